@@ -1,0 +1,134 @@
+import Foundation
+
+/// The parts of a security signal (Datadog's security event JSON) that enrichment needs.
+public struct SecuritySignal: Sendable, Hashable {
+    public var ruleID: String?
+    /// `evt.name`: exec, open, dns, bind, …
+    public var eventName: String
+    public var processPath: String?
+    public var argv0: String?
+    public var args: [String]
+    /// Executable paths of the parent chain, nearest first.
+    public var ancestorPaths: [String]
+    public var filePath: String?
+    public var dnsName: String?
+    public var dnsType: String?
+    public var bindIP: String?
+    public var bindPort: Int?
+    public var bindFamily: String?
+    public var containerID: String?
+    /// The workload from the signal's tags (image name/tag, service), when present.
+    public var workload: Workload?
+
+    public init(ruleID: String? = nil, eventName: String, processPath: String? = nil, argv0: String? = nil, args: [String] = [],
+                ancestorPaths: [String] = [], filePath: String? = nil, dnsName: String? = nil, dnsType: String? = nil,
+                bindIP: String? = nil, bindPort: Int? = nil, bindFamily: String? = nil, containerID: String? = nil,
+                workload: Workload? = nil) {
+        self.ruleID = ruleID
+        self.eventName = eventName
+        self.processPath = processPath
+        self.argv0 = argv0
+        self.args = args
+        self.ancestorPaths = ancestorPaths
+        self.filePath = filePath
+        self.dnsName = dnsName
+        self.dnsType = dnsType
+        self.bindIP = bindIP
+        self.bindPort = bindPort
+        self.bindFamily = bindFamily
+        self.containerID = containerID
+        self.workload = workload
+    }
+
+    /// Parses a signal; throws a `Rejection` naming what is wrong.
+    public static func parse(_ bytes: [UInt8]) throws(Rejection) -> SecuritySignal {
+        if bytes.isEmpty { throw Rejection("empty_payload", "the signal has no payload") }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+        } catch {
+            throw Rejection("invalid_json", "the signal is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let root = object as? [String: Any] else {
+            throw Rejection("invalid_signal", "the signal must be a JSON object")
+        }
+        let evt = root["evt"] as? [String: Any]
+        guard let eventName = evt?["name"] as? String, !eventName.isEmpty else {
+            throw Rejection("missing_event_type", "the signal has no evt.name")
+        }
+        let agent = root["agent"] as? [String: Any]
+        let process = root["process"] as? [String: Any]
+        let executable = process?["executable"] as? [String: Any]
+        var ancestors: [String] = []
+        if let list = process?["ancestors"] as? [[String: Any]] {
+            ancestors = list.compactMap { ($0["executable"] as? [String: Any])?["path"] as? String }
+        } else if let parent = (process?["parent"] as? [String: Any]).flatMap({ ($0["executable"] as? [String: Any])?["path"] as? String }) {
+            ancestors = [parent]
+        }
+        let file = root["file"] as? [String: Any]
+        let question = (root["dns"] as? [String: Any])?["question"] as? [String: Any]
+        let addr = (root["bind"] as? [String: Any])?["addr"] as? [String: Any]
+        let container = root["container"] as? [String: Any]
+        var tags = (root["tags"] as? [Any])?.compactMap { $0 as? String } ?? []
+        if let profileTags = (root["security_profile"] as? [String: Any])?["tags"] as? [Any] {
+            tags += profileTags.compactMap { $0 as? String }
+        }
+        let containerID = (container?["id"] as? String) ?? ((process?["container"] as? [String: Any])?["id"] as? String)
+        return SecuritySignal(
+            ruleID: agent?["rule_id"] as? String,
+            eventName: eventName,
+            processPath: executable?["path"] as? String,
+            argv0: process?["argv0"] as? String,
+            args: (process?["args"] as? [Any])?.compactMap { $0 as? String } ?? [],
+            ancestorPaths: ancestors,
+            filePath: file?["path"] as? String,
+            dnsName: question?["name"] as? String,
+            dnsType: (question?["type"] as? String) ?? (question?["type"] as? Int).map(String.init),
+            bindIP: addr?["ip"] as? String,
+            bindPort: (addr?["port"] as? Int) ?? (addr?["port"] as? String).flatMap { Int($0) },
+            bindFamily: addr?["family"] as? String,
+            containerID: containerID,
+            workload: WorkloadTags.workload(from: tags, containerID: containerID))
+    }
+
+    /// The signal's bytes unchanged, with `"baseline": {…}` appended as the last member of the
+    /// top-level object (no re-serialisation: the original stays byte-for-byte intact).
+    public static func appendingBaseline(_ context: BaselineContext, to original: [UInt8]) throws -> [UInt8] {
+        guard let close = original.lastIndex(of: UInt8(ascii: "}")) else {
+            throw Rejection("invalid_signal", "the signal must be a JSON object")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = try encoder.encode(context)
+        var out = Array(original[..<close])
+        // An empty object `{}` needs no separating comma.
+        let hasMembers = out.contains { !($0 == UInt8(ascii: "{") || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        out.append(contentsOf: Array((hasMembers ? ",\"baseline\":" : "\"baseline\":").utf8))
+        out.append(contentsOf: body)
+        out.append(contentsOf: original[close...])
+        return out
+    }
+}
+
+/// Workload identity from `key:value` tags.
+public enum WorkloadTags {
+    public static func values(_ tags: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for tag in tags {
+            guard let colon = tag.firstIndex(of: ":") else { continue }
+            let key = String(tag[..<colon]).trimmingCharacters(in: .whitespaces).lowercased()
+            let value = String(tag[tag.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            if !key.isEmpty && !value.isEmpty && result[key] == nil { result[key] = value }
+        }
+        return result
+    }
+
+    /// A workload when the tags name an image (or at least a service); nil otherwise.
+    public static func workload(from tags: [String], containerID: String? = nil) -> Workload? {
+        let v = values(tags)
+        guard let image = v["image_name"] ?? v["short_image"] ?? v["service"] else { return nil }
+        return Workload(imageName: image, imageTag: v["image_tag"] ?? "latest", service: v["service"],
+                        containerID: containerID ?? v["container_id"], host: v["host"],
+                        cluster: v["cluster_name"] ?? v["kube_cluster_name"], namespace: v["kube_namespace"] ?? v["namespace"])
+    }
+}

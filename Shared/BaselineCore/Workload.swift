@@ -1,0 +1,34 @@
+/// Who produced an activity dump: the workload (image) and the instance (container) it ran as.
+public struct Workload: Codable, Hashable, Sendable {
+    /// Image name, the profile key (e.g. `nginx`).
+    public var imageName: String
+    /// Image tag, the profile version (`latest` when the dump does not say).
+    public var imageTag: String
+    public var service: String?
+    /// The workload instance: the container id, else host + cgroup.
+    public var containerID: String?
+    public var host: String?
+    public var cluster: String?
+    public var namespace: String?
+
+    public init(imageName: String, imageTag: String = "latest", service: String? = nil, containerID: String? = nil,
+                host: String? = nil, cluster: String? = nil, namespace: String? = nil) {
+        self.imageName = imageName
+        self.imageTag = imageTag
+        self.service = service
+        self.containerID = containerID
+        self.host = host
+        self.cluster = cluster
+        self.namespace = namespace
+    }
+
+    /// The profile this workload merges into.
+    public var profileKey: String { imageName }
+
+    /// A stable id for the instance that recorded the dump.
+    public var instanceID: String { containerID ?? "\(host ?? "unknown-host")/\(service ?? imageName)" }
+
+    enum CodingKeys: String, CodingKey {
+        case imageName = "image_name", imageTag = "image_tag", service, containerID = "container_id", host, cluster, namespace
+    }
+}

@@ -1,0 +1,85 @@
+/// librdkafka properties for a client. Every property passes through unchanged, so production
+/// clusters with TLS/SASL (`security.protocol`, `sasl.*`, `ssl.*`) work without code changes.
+public struct KafkaConfiguration: Sendable {
+    public var brokers: String
+    /// Extra librdkafka properties, applied after Baseline's defaults (so they win).
+    public var properties: [String: String]
+
+    public init(brokers: String, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.properties = properties
+    }
+
+    /// Defaults tuned for Tansu and low latency; all overridable through `properties`.
+    /// Tansu holds a JoinGroup for session.timeout.ms / 2, so 2000 ms joins a group in ~1 s.
+    static let consumerDefaults: [String: String] = [
+        "session.timeout.ms": "2000",
+        "heartbeat.interval.ms": "500",
+        "fetch.wait.max.ms": "100",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "enable.partition.eof": "false",
+        "enable.metrics.push": "false",
+    ]
+
+    static let producerDefaults: [String: String] = [
+        "acks": "all",
+        "enable.idempotence": "true",
+        "linger.ms": "5",
+        "enable.metrics.push": "false",
+    ]
+
+    func merged(defaults: [String: String], extra: [String: String]) -> [(String, String)] {
+        var all = defaults
+        all["bootstrap.servers"] = brokers
+        for (k, v) in extra { all[k] = v }
+        for (k, v) in properties { all[k] = v }
+        return all.sorted { $0.key < $1.key }
+    }
+
+    /// Parses `key=value` pairs separated by commas or newlines (`#` starts a comment line), the
+    /// format of `BASELINE_KAFKA_PROPERTIES` and of a properties file.
+    public static func parseProperties(_ text: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "," }) {
+            let line = rawLine.trimmingCharacters(in: " \t\r")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw KafkaError("malformed Kafka property '\(line)': expected key=value")
+            }
+            let key = line[..<eq].trimmingCharacters(in: " \t")
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
+            guard !key.isEmpty else { throw KafkaError("malformed Kafka property '\(line)': empty key") }
+            result[key] = value
+        }
+        return result
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Builds a librdkafka handle from properties; `configure` may install callbacks on the conf.
+func makeHandle(_ type: rd_kafka_type_t, _ properties: [(String, String)],
+                configure: (OpaquePointer) -> Void = { _ in }) throws -> OpaquePointer {
+    guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
+    var errstr = [CChar](repeating: 0, count: 512)
+    for (k, v) in properties where rd_kafka_conf_set(conf, k, v, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaError("invalid Kafka property \(k)=\(v): \(cString(errstr))")
+    }
+    configure(conf)
+    guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {  // owns conf on success
+        rd_kafka_conf_destroy(conf)
+        throw KafkaError("cannot create Kafka client: \(cString(errstr))")
+    }
+    return rk
+}

@@ -1,0 +1,17 @@
+/// Topic names: part of Baseline's public contract (docs/topics.md).
+public enum Topics {
+    public static let activityDumps = "activity-dumps"
+    public static let activityDumpsDLQ = "activity-dumps.dlq"
+    public static let profileMergeRequests = "profile-merge-requests"
+    public static let profileUpdates = "profile-updates"
+    public static let securitySignals = "security-signals"
+    public static let securitySignalsEnriched = "security-signals.enriched"
+    public static let suppressionSuggestions = "suppression-suggestions"
+    public static let securityAnomalies = "security-anomalies"
+    public static let securitySignalsDLQ = "security-signals.dlq"
+
+    public static let all = [
+        activityDumps, activityDumpsDLQ, profileMergeRequests, profileUpdates, securitySignals,
+        securitySignalsEnriched, suppressionSuggestions, securityAnomalies, securitySignalsDLQ,
+    ]
+}

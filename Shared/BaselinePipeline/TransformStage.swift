@@ -1,0 +1,72 @@
+import BaselineKafka
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// A consume → transform → produce → commit loop, for stages whose only effects are Kafka
+/// records (dump-consumer, signal-enricher). An input offset is committed only after every
+/// output of its batch (including dead letters) was acknowledged by the broker; if producing
+/// fails the stage stops without committing, so a restart re-processes the batch.
+public final class TransformStage: Service, @unchecked Sendable {
+    /// Maps one batch of inputs to the records to produce (outputs and dead letters).
+    public typealias Transform = @Sendable ([KafkaMessage]) async -> [KafkaRecord]
+
+    let name: String
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    let transform: Transform
+    let maxBatch: Int
+    let logger: Logger
+    let onStart: @Sendable () -> Void
+    private let inputs: Counter
+    private let outputs: Counter
+    private let batchTimer: Timer
+
+    public init(name: String, consumer: KafkaConsumer, producer: KafkaProducer, maxBatch: Int = 500,
+                logger: Logger, onStart: @escaping @Sendable () -> Void = {}, transform: @escaping Transform) {
+        self.name = name
+        self.consumer = consumer
+        self.producer = producer
+        self.transform = transform
+        self.maxBatch = maxBatch
+        self.logger = logger
+        self.onStart = onStart
+        inputs = Counter(label: "baseline_stage_inputs_total", dimensions: [("stage", name)])
+        outputs = Counter(label: "baseline_stage_outputs_total", dimensions: [("stage", name)])
+        batchTimer = Timer(label: "baseline_stage_batch_seconds", dimensions: [("stage", name)], preferredDisplayUnit: .seconds)
+    }
+
+    public func run() async throws {
+        onStart()
+        do {
+            try await withGracefulShutdownHandler {
+                for try await batch in consumer.batches(maxMessages: maxBatch) {
+                    let started = ContinuousClock.now
+                    let records = await transform(batch)
+                    _ = try await producer.sendAll(records)
+                    try await consumer.commit(after: batch)
+                    inputs.increment(by: batch.count)
+                    outputs.increment(by: records.count)
+                    batchTimer.recordInterval(since: started)
+                }
+            } onGracefulShutdown: { [consumer] in
+                consumer.requestStop()
+            }
+        } catch {
+            logger.error("\(name) stopped on error: \(error)")
+            await consumer.close()
+            producer.close()
+            throw error
+        }
+        logger.info("\(name) draining: last batch committed, leaving the group")
+        await consumer.close()
+        producer.close()
+    }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let d = ContinuousClock.now - start
+        recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+}
