@@ -14,7 +14,7 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let stage = PreparedService(
         LazyService {
             let consumer = try KafkaConsumer(
-                configuration: config.kafka, groupID: ProfileMergeStage.consumerGroup,
+                configuration: config.kafka, groupID: ProfileMergeStage.defaultConsumerGroup,
                 topics: [Topics.profileMergeRequests],
                 onAssign: ProfileMergeStage.storedOffsets(store: store), logger: logger)
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, maxBatch: maxBatch,

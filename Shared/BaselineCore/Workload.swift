@@ -31,4 +31,16 @@ public struct Workload: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case imageName = "image_name", imageTag = "image_tag", service, containerID = "container_id", host, cluster, namespace
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageName = try c.decodeIfPresent(String.self, forKey: .imageName) ?? ""
+        let tag = try c.decodeIfPresent(String.self, forKey: .imageTag) ?? ""
+        imageTag = tag.isEmpty ? "latest" : tag
+        service = try c.decodeIfPresent(String.self, forKey: .service)
+        containerID = try c.decodeIfPresent(String.self, forKey: .containerID)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        cluster = try c.decodeIfPresent(String.self, forKey: .cluster)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+    }
 }

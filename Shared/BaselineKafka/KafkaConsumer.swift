@@ -134,7 +134,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    func poll(maxMessages: Int, maxWaitMs: Int32) async throws -> [KafkaMessage] {
+    /// One poll: up to `maxMessages`, waiting at most `maxWaitMs` for the first (may be empty).
+    public func poll(maxMessages: Int, maxWaitMs: Int32) async throws -> [KafkaMessage] {
         let logger = self.logger
         let closed = self.closed
         return try await offloaded(queue) { [self] in

@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// After the commit it publishes profile updates; the Kafka group offset is committed last and
 /// only for lag visibility.
 public final class ProfileMergeStage: Service, @unchecked Sendable {
-    public static let consumerGroup = "baseline-profile-merger"
+    public static let defaultConsumerGroup = "baseline-profile-merger"
+    public let consumerGroup: String
 
     let consumer: KafkaConsumer
     let producer: KafkaProducer
@@ -26,9 +27,10 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     private let invalid = Counter(label: "baseline_merge_requests_invalid_total")
     private let batchTimer = Timer(label: "baseline_merge_batch_seconds", preferredDisplayUnit: .seconds)
 
-    public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, maxBatch: Int = 500,
+    public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500,
                 logger: Logger, onStart: @escaping @Sendable () -> Void = {}) {
         self.consumer = consumer
+        self.consumerGroup = consumerGroup
         self.producer = producer
         self.store = store
         self.maxBatch = maxBatch
@@ -37,9 +39,9 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     }
 
     /// The start offsets for newly assigned partitions: those stored with the effect.
-    public static func storedOffsets(store: ProfileStore) -> KafkaConsumer.AssignHandler {
+    public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup) -> KafkaConsumer.AssignHandler {
         { partitions in
-            let stored = try await store.loadOffsets(group: consumerGroup, partitions: partitions.map { ($0.topic, $0.partition) })
+            let stored = try await store.loadOffsets(group: group, partitions: partitions.map { ($0.topic, $0.partition) })
             var result: [KafkaTopicPartition: Int64] = [:]
             for s in stored { result[KafkaTopicPartition(topic: s.topic, partition: s.partition)] = s.nextOffset }
             return result
@@ -89,7 +91,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             requests.map { req, msg in
                 MergedDumpRow(request: req, sourceTopic: msg.topic, sourcePartition: msg.partition, sourceOffset: msg.offset)
             },
-            group: Self.consumerGroup, offsets: offsets, logger: logger)
+            group: consumerGroup, offsets: offsets, logger: logger)
         merged.increment(by: outcome.merged)
         duplicates.increment(by: outcome.duplicates)
         if !outcome.updates.isEmpty {

@@ -1,0 +1,142 @@
+import BaselineKafka
+import Foundation
+import Testing
+
+@Suite(.serialized) struct KafkaIntegrationTests {
+    let logger = TestStack.logger
+
+    func makeTopic(partitions: Int32) throws -> (String, KafkaProducer) {
+        try TestStack.requireKafka()
+        let topic = TestStack.unique("it")
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        try producer.createTopics([(topic, partitions)])
+        try producer.createTopics([(topic, partitions)])  // idempotent: "already exists" is success
+        return (topic, producer)
+    }
+
+    @Test func librdkafkaIsNewEnough() throws {
+        try LibRdKafka.requireMinimumVersion()
+        #expect(LibRdKafka.versionString.hasPrefix("2."))
+    }
+
+    @Test func roundTripKeepsKeysHeadersAndPartitioning() async throws {
+        let (topic, producer) = try makeTopic(partitions: 3)
+        defer { producer.close() }
+        let records = (0..<12).map { i in
+            KafkaRecord(topic: topic, key: "key-\(i % 3)", value: Array("value-\(i)".utf8),
+                        headers: [KafkaHeader("content-type", "text/plain"), KafkaHeader(name: "bin", value: [0, 1, UInt8(i)])])
+        }
+        let reports = try await producer.sendAll(records)
+        #expect(reports.count == 12)
+        #expect(reports.allSatisfy { $0.offset >= 0 && $0.topic == topic })
+
+        let received = try await TestStack.collect(topic, count: 12)
+        #expect(received.count == 12)
+        let byValue = Dictionary(uniqueKeysWithValues: received.map { (String(decoding: $0.value, as: UTF8.self), $0) })
+        for i in 0..<12 {
+            let m = try #require(byValue["value-\(i)"])
+            #expect(m.keyString == "key-\(i % 3)")
+            #expect(m.header("content-type")?.stringValue == "text/plain")
+            #expect(m.header("bin")?.value == [0, 1, UInt8(i)])
+        }
+        // Same key, same partition: the property profile re-keying relies on.
+        let partitionsPerKey = Dictionary(grouping: received, by: { $0.keyString! }).mapValues { Set($0.map(\.partition)) }
+        #expect(partitionsPerKey.values.allSatisfy { $0.count == 1 })
+    }
+
+    @Test func newConsumerResumesFromCommittedOffsets() async throws {
+        let (topic, producer) = try makeTopic(partitions: 1)
+        defer { producer.close() }
+        _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
+        let group = TestStack.unique("resume")
+
+        let first = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
+        var seen: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while seen.count < 4 && ContinuousClock.now < deadline {
+            seen += try await first.poll(maxMessages: 4 - seen.count, maxWaitMs: 200)
+        }
+        #expect(seen.map(\.offset) == [0, 1, 2, 3])
+        try await first.commit(after: seen)
+        await first.close()
+
+        let second = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
+        var rest: [KafkaMessage] = []
+        let deadline2 = ContinuousClock.now + .seconds(15)
+        while rest.count < 6 && ContinuousClock.now < deadline2 {
+            rest += try await second.poll(maxMessages: 100, maxWaitMs: 200)
+        }
+        #expect(rest.map(\.offset) == [4, 5, 6, 7, 8, 9])
+        let committed = try await second.committed([KafkaTopicPartition(topic: topic, partition: 0)])
+        #expect(committed[KafkaTopicPartition(topic: topic, partition: 0)] == 4)
+        await second.close()
+    }
+
+    @Test func assignHandlerAndSeekChooseTheStartOffset() async throws {
+        let (topic, producer) = try makeTopic(partitions: 1)
+        defer { producer.close() }
+        _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("seek"), topics: [topic],
+                                         onAssign: { _ in [tp: 7] }, logger: logger)
+        var got: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while got.count < 3 && ContinuousClock.now < deadline { got += try await consumer.poll(maxMessages: 100, maxWaitMs: 200) }
+        #expect(got.map(\.offset) == [7, 8, 9])
+
+        try await consumer.seek([tp: 2])
+        var again: [KafkaMessage] = []
+        let deadline2 = ContinuousClock.now + .seconds(15)
+        while again.count < 8 && ContinuousClock.now < deadline2 { again += try await consumer.poll(maxMessages: 100, maxWaitMs: 200) }
+        #expect(again.first?.offset == 2)
+        #expect(again.count == 8)
+        await consumer.close()
+    }
+
+    @Test func twoConsumersInOneGroupSplitThePartitions() async throws {
+        let (topic, producer) = try makeTopic(partitions: 4)
+        defer { producer.close() }
+        let group = TestStack.unique("rebalance")
+        let a = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
+        // A alone gets everything.
+        let deadline = ContinuousClock.now + .seconds(15)
+        while a.assignment.count < 4 && ContinuousClock.now < deadline { _ = try await a.poll(maxMessages: 10, maxWaitMs: 100) }
+        #expect(a.assignment.count == 4)
+
+        let b = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
+        let deadline2 = ContinuousClock.now + .seconds(20)
+        while (a.assignment.isEmpty || b.assignment.isEmpty || a.assignment.count + b.assignment.count != 4)
+                && ContinuousClock.now < deadline2 {
+            async let pa = a.poll(maxMessages: 10, maxWaitMs: 100)
+            async let pb = b.poll(maxMessages: 10, maxWaitMs: 100)
+            _ = try await (pa, pb)
+        }
+        #expect(!a.assignment.isEmpty && !b.assignment.isEmpty)
+        #expect(a.assignment.isDisjoint(with: b.assignment))
+        #expect(a.assignment.union(b.assignment).count == 4)
+        #expect(a.rebalanceCount >= 3)  // assign, revoke, assign again
+
+        // Messages produced now reach the group exactly once across both members.
+        _ = try await producer.sendAll((0..<20).map { KafkaRecord(topic: topic, key: "k\($0)", value: Array("v\($0)".utf8)) })
+        var total: [KafkaMessage] = []
+        let deadline3 = ContinuousClock.now + .seconds(15)
+        while total.count < 20 && ContinuousClock.now < deadline3 {
+            async let pa = a.poll(maxMessages: 100, maxWaitMs: 100)
+            async let pb = b.poll(maxMessages: 100, maxWaitMs: 100)
+            let (ma, mb) = try await (pa, pb)
+            total += ma + mb
+        }
+        #expect(Set(total.map { String(decoding: $0.value, as: UTF8.self) }).count == 20)
+        #expect(total.count == 20)
+        await a.close()
+        await b.close()
+    }
+
+    @Test func invalidPropertyIsAClearError() throws {
+        let config = KafkaConfiguration(brokers: TestStack.brokers, properties: ["no.such.property": "1"])
+        #expect(throws: KafkaError.self) { try KafkaProducer(configuration: config, logger: logger) }
+        #expect(throws: KafkaError.self) { try KafkaConfiguration.parseProperties("security.protocol") }
+        #expect(try KafkaConfiguration.parseProperties("security.protocol=SASL_SSL, sasl.mechanism=PLAIN\n# c\nssl.ca.location=/x")
+                == ["security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "ssl.ca.location": "/x"])
+    }
+}
