@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial]
+    public static let all: [Migration] = [initial, views]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -49,6 +49,21 @@ public enum Migrations {
             next_offset bigint NOT NULL,
             updated_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (consumer_group, topic, partition))
+        """,
+    ])
+
+    static let views = Migration(version: 2, name: "profile_summary and profile_history views", statements: [
+        """
+        CREATE VIEW profile_summary AS
+        SELECT v.profile_key AS image_name, v.image_tag, v.dumps_merged, v.instances,
+               v.first_seen, v.last_seen AS last_updated, p.revision
+        FROM profile_versions v JOIN profiles p USING (profile_key)
+        """,
+        """
+        CREATE VIEW profile_history AS
+        SELECT d.merged_at AS at, d.profile_key AS image_name, d.image_tag, 'dump_merged'::text AS event,
+               d.dump_id AS detail, d.instance_id
+        FROM merged_dumps d
         """,
     ])
 }

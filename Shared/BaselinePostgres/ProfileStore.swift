@@ -105,7 +105,7 @@ public struct ProfileStore: Sendable {
                 let tags = counts.values.map(\.1)
                 let ns = counts.values.map(\.2)
                 try await conn.query("""
-                    INSERT INTO profiles (profile_key) SELECT DISTINCT k FROM UNNEST(\(keys)::text[]) AS u(k)
+                    INSERT INTO profiles (profile_key, revision) SELECT DISTINCT k, 1 FROM UNNEST(\(keys)::text[]) AS u(k)
                     ON CONFLICT (profile_key) DO UPDATE SET revision = profiles.revision + 1, updated_at = now()
                     """, logger: logger)
                 try await conn.query("""
