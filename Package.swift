@@ -29,9 +29,11 @@ let package = Package(
         // Pure domain core: activity tree, merge, normalisation, lifecycle model, commonality, matching. No I/O.
         .target(
             name: "BaselineCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/BaselineCore"
         ),
+        // zlib, for gzip-compressed dumps (Debian's zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Shared/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // librdkafka header from Debian's librdkafka-dev.
         .systemLibrary(
@@ -102,7 +104,7 @@ let package = Package(
             path: "Services/baseline"
         ),
 
-        .testTarget(name: "BaselineCoreTests", dependencies: ["BaselineCore"], path: "Tests/BaselineCoreTests"),
+        .testTarget(name: "BaselineCoreTests", dependencies: ["BaselineCore", "CZlib"], path: "Tests/BaselineCoreTests"),
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService"],

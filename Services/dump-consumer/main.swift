@@ -1,5 +1,6 @@
 // dump-consumer: activity-dumps -> validate, normalise -> profile-merge-requests (keyed by profile),
 // rejects -> activity-dumps.dlq. Wiring only; the logic is BaselinePipeline.DumpIngestor.
+import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselineService
@@ -11,7 +12,14 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
         configuration: config.kafka,
         groupID: config.string("BASELINE_DUMP_CONSUMER_GROUP", default: "baseline-dump-consumer"),
         topics: [Topics.activityDumps], logger: logger)
-    let ingestor = DumpIngestor(logger: logger)
+    let limits = DumpLimits(
+        maxPayloadBytes: try config.int("BASELINE_DUMP_MAX_PAYLOAD_BYTES", default: 16 << 20, range: 1...(1 << 30)),
+        maxDecompressedBytes: try config.int("BASELINE_DUMP_MAX_DECOMPRESSED_BYTES", default: 64 << 20, range: 1...(1 << 31)),
+        maxDepth: try config.int("BASELINE_DUMP_MAX_DEPTH", default: 64, range: 1...1000),
+        maxNodes: try config.int("BASELINE_DUMP_MAX_NODES", default: 200_000, range: 1...10_000_000),
+        maxStringLength: try config.int("BASELINE_DUMP_MAX_STRING_LENGTH", default: 4096, range: 16...1_000_000),
+        maxChildren: try config.int("BASELINE_DUMP_MAX_CHILDREN", default: 10_000, range: 1...1_000_000))
+    let ingestor = DumpIngestor(decoder: DumpDecoder(limits: limits), logger: logger)
     let stage = TransformStage(name: "dump-consumer", consumer: consumer, producer: producer,
                                maxBatch: try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000),
                                logger: logger, onStart: { readiness.markReady() }) { ingestor.transform($0) }

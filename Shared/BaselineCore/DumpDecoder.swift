@@ -1,26 +1,86 @@
 import Crypto
 import Foundation
 
-/// Turns the bytes of an `activity-dumps` message into a `MergeRequest`, or a `Rejection`
-/// saying why not. Pure: no I/O.
+/// Turns the bytes of an `activity-dumps` message into a normalised `MergeRequest`, or a
+/// `Rejection` saying why not. Pure: no I/O. Accepted formats (docs/dump-formats.md):
+/// Baseline's JSON (`baseline-json`), Datadog's SecDump as protobuf JSON (`datadog-json`) or binary
+/// protobuf (`datadog-protobuf`), each optionally gzip-compressed.
 public struct DumpDecoder: Sendable {
-    public init() {}
+    public enum Format: String, Sendable {
+        case baselineJSON = "baseline-json"
+        case datadogJSON = "datadog-json"
+        case datadogProtobuf = "datadog-protobuf"
+    }
+
+    public var limits: DumpLimits
+    let normalizer = DumpNormalizer()
+
+    public init(limits: DumpLimits = DumpLimits()) {
+        self.limits = limits
+    }
 
     public func decode(_ bytes: [UInt8], contentType: String? = nil, receivedAt: Int64) throws(Rejection) -> MergeRequest {
-        if bytes.isEmpty { throw Rejection("empty_payload", "the message has no payload") }
-        let dump: ActivityDump
+        let (format, raw) = try decodeRaw(bytes, contentType: contentType)
+        try limits.check(raw)
+        let dump = normalizer.normalize(raw)
+        if dump.processes.isEmpty { throw Rejection("empty_tree", "the dump has no processes") }
+        return MergeRequest(dumpID: dump.id ?? Self.contentID(of: dump), sourceFormat: format.rawValue,
+                            receivedAt: receivedAt, dump: dump)
+    }
+
+    /// Decodes without limits on the tree or normalisation (the format step alone).
+    public func decodeRaw(_ input: [UInt8], contentType: String? = nil) throws(Rejection) -> (Format, ActivityDump) {
+        if input.isEmpty { throw Rejection("empty_payload", "the message has no payload") }
+        if input.count > limits.maxPayloadBytes {
+            throw Rejection("payload_too_large", "the payload is \(input.count) bytes, over the limit of \(limits.maxPayloadBytes)")
+        }
+        var bytes = input
+        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: limits.maxDecompressedBytes) }
+        let type = contentType?.lowercased() ?? ""
+        let first = bytes.first { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }
+        let looksLikeJSON = first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        if type.contains("protobuf") || (!type.contains("json") && !looksLikeJSON) {
+            let root = try DatadogDumpProtobuf.decode(bytes, maxNesting: limits.maxDepth)
+            return (.datadogProtobuf, try DatadogDump.convert(root))
+        }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw Rejection("invalid_utf8", "the JSON payload is not valid UTF-8")
+        }
+        if LenientJSON.nestingDepth(bytes, exceeds: limits.maxDepth * 4 + 16) {
+            throw Rejection("too_deep", "the JSON is nested deeper than \(limits.maxDepth * 4 + 16) levels")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw Rejection("invalid_json", "malformed JSON: \(Self.jsonError(error))")
+        }
+        guard let root = object as? [String: Any] else { throw Rejection("invalid_json", "the dump must be a JSON object") }
+        if root["workload"] != nil || (root["schema"] as? String)?.hasPrefix("baseline.") == true {
+            return (.baselineJSON, try baseline(bytes, root: root))
+        }
+        if root["tree"] != nil || root["metadata"] != nil {
+            return (.datadogJSON, try DatadogDump.convert(root))
+        }
+        throw Rejection("unknown_format", "a JSON object that is neither a Baseline dump (workload, processes) nor a Datadog SecDump (metadata, tree)")
+    }
+
+    func baseline(_ bytes: [UInt8], root: [String: Any]) throws(Rejection) -> ActivityDump {
+        if let schema = root["schema"] as? String, schema != ActivityDump.schemaV1 {
+            throw Rejection("unsupported_schema", "schema '\(schema)' is not supported (expected \(ActivityDump.schemaV1))")
+        }
+        var dump: ActivityDump
         do {
             dump = try JSONDecoder().decode(ActivityDump.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw Rejection("invalid_json", "not a Baseline activity dump: \(Self.describe(error))")
+            throw Rejection("invalid_field", "not a valid Baseline activity dump: \(Self.describe(error))")
         } catch {
-            throw Rejection("invalid_json", "not a Baseline activity dump: \(error)")
+            throw Rejection("invalid_field", "not a valid Baseline activity dump: \(error)")
         }
-        guard !dump.workload.imageName.isEmpty else {
-            throw Rejection("missing_workload", "the dump names no image (workload.image_name)")
-        }
-        return MergeRequest(dumpID: dump.id ?? Self.contentID(of: dump), sourceFormat: "baseline-json",
-                            receivedAt: receivedAt, dump: dump)
+        let w = dump.workload
+        dump.workload = try DumpWorkload.resolve(imageName: w.imageName, imageTag: w.imageTag, service: w.service,
+                                                 containerID: w.containerID, host: w.host, cluster: w.cluster, namespace: w.namespace)
+        return dump
     }
 
     /// A content hash of the normalised dump (sorted-key JSON), so the same dump sent twice,
@@ -32,13 +92,18 @@ public struct DumpDecoder: Sendable {
         return "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
+    static func jsonError(_ error: any Error) -> String {
+        let ns = error as NSError
+        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    }
+
     static func describe(_ error: DecodingError) -> String {
         func path(_ c: DecodingError.Context) -> String {
             let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
             return p.isEmpty ? "" : " at \(p)"
         }
         switch error {
-        case .dataCorrupted(let c): return "malformed JSON\(path(c)): \(c.debugDescription)"
+        case .dataCorrupted(let c): return "malformed value\(path(c)): \(c.debugDescription)"
         case .keyNotFound(let k, let c): return "missing field '\(k.stringValue)'\(path(c))"
         case .typeMismatch(let t, let c): return "wrong type\(path(c)): expected \(t)"
         case .valueNotFound(let t, let c): return "null where \(t) is required\(path(c))"

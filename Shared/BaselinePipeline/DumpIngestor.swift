@@ -30,10 +30,11 @@ public struct DumpIngestor: Sendable {
                                              receivedAt: receivedAt)
             let value = try JSONEncoder().encode(request)
             Counter(label: "baseline_dumps_accepted_total", dimensions: [("format", request.sourceFormat)]).increment()
-            return KafkaRecord(topic: Topics.profileMergeRequests, key: request.profileKey, value: Array(value), headers: [
-                KafkaHeader(Self.dumpIDHeader, request.dumpID),
-                KafkaHeader(Self.contentTypeHeader, "application/json"),
-            ])
+            // The input's own headers travel along (tracing), with the dump id and the new content type.
+            var headers = message.headers.filter { $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader }
+            headers.append(KafkaHeader(Self.dumpIDHeader, request.dumpID))
+            headers.append(KafkaHeader(Self.contentTypeHeader, "application/json"))
+            return KafkaRecord(topic: Topics.profileMergeRequests, key: request.profileKey, value: Array(value), headers: headers)
         } catch let rejection as Rejection {
             return reject(message, rejection)
         } catch {

@@ -1,0 +1,59 @@
+/// Bounds a dump must respect to be accepted. A dump over any limit is rejected with the limit
+/// named, never truncated silently. All configurable (BASELINE_DUMP_MAX_* in dump-consumer).
+public struct DumpLimits: Sendable, Hashable {
+    /// Payload bytes as received (before decompression).
+    public var maxPayloadBytes: Int = 16 << 20
+    /// Bytes after gzip decompression.
+    public var maxDecompressedBytes: Int = 64 << 20
+    /// Depth of the process tree (roots are depth 1); also bounds JSON/protobuf nesting.
+    public var maxDepth: Int = 64
+    /// Nodes of every kind (processes, files, DNS names, binds, syscalls, capabilities).
+    public var maxNodes: Int = 200_000
+    /// Length of any string (paths, names, args) in UTF-8 bytes.
+    public var maxStringLength: Int = 4096
+    /// Children of one process, and activity entries of one kind on one process.
+    public var maxChildren: Int = 10_000
+
+    public init() {}
+
+    public init(maxPayloadBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20, maxDepth: Int = 64,
+                maxNodes: Int = 200_000, maxStringLength: Int = 4096, maxChildren: Int = 10_000) {
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxDecompressedBytes = maxDecompressedBytes
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+        self.maxStringLength = maxStringLength
+        self.maxChildren = maxChildren
+    }
+
+    /// Checks a decoded dump; throws the first violation.
+    public func check(_ dump: ActivityDump) throws(Rejection) {
+        var nodes = 0
+        func str(_ s: String, _ what: String) throws(Rejection) {
+            if s.utf8.count > maxStringLength {
+                throw Rejection("string_too_long", "\(what) is \(s.utf8.count) bytes, over the limit of \(maxStringLength)")
+            }
+        }
+        func walk(_ list: [ProcessNode], depth: Int) throws(Rejection) {
+            if list.isEmpty { return }
+            if depth > maxDepth { throw Rejection("too_deep", "the process tree is deeper than \(maxDepth) levels") }
+            if list.count > maxChildren {
+                throw Rejection("too_many_children", "a process has \(list.count) children, over the limit of \(maxChildren)")
+            }
+            for p in list {
+                try str(p.path, "a process path")
+                for a in p.args { try str(a, "an argument of \(p.path)") }
+                for (count, kind) in [(p.files.count, "files"), (p.dns.count, "DNS names"), (p.binds.count, "binds"),
+                                      (p.syscalls.count, "syscalls")] where count > maxChildren {
+                    throw Rejection("too_many_children", "\(p.path) has \(count) \(kind), over the limit of \(maxChildren)")
+                }
+                for f in p.files { try str(f.path, "a file path") }
+                for d in p.dns { try str(d.name, "a DNS name") }
+                nodes += 1 + p.files.count + p.dns.count + p.binds.count + p.syscalls.count + p.capabilities.count
+                if nodes > maxNodes { throw Rejection("too_many_nodes", "the dump has more than \(maxNodes) nodes") }
+                try walk(p.children, depth: depth + 1)
+            }
+        }
+        try walk(dump.processes, depth: 1)
+    }
+}
