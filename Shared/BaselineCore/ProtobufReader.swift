@@ -38,7 +38,9 @@ struct ProtobufReader {
         }
     }
 
-    private mutating func varint() throws(Rejection) -> UInt64 {
+    var isAtEnd: Bool { bytes.isEmpty }
+
+    mutating func varint() throws(Rejection) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while let b = bytes.first {
@@ -85,22 +87,9 @@ extension ProtobufReader.Value {
     /// Repeated scalar fields may be packed into one length-delimited value.
     func packedIntegers() throws(Rejection) -> [Int64] {
         if let single = integer { return [single] }
+        var reader = ProtobufReader(try message())
         var out: [Int64] = []
-        var bytes = try message()
-        while !bytes.isEmpty {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            var done = false
-            while let b = bytes.first {
-                bytes = bytes.dropFirst()
-                result |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { done = true; break }
-                shift += 7
-                if shift > 63 { throw ProtobufReader.malformed("packed varint too long") }
-            }
-            guard done else { throw ProtobufReader.malformed("truncated packed varint") }
-            out.append(Int64(bitPattern: result))
-        }
+        while !reader.isAtEnd { out.append(Int64(bitPattern: try reader.varint())) }
         return out
     }
 }
