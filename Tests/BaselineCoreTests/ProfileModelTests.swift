@@ -13,9 +13,9 @@ import Testing
 
     @Test func mergeCountsDumpsInstancesAndCommonality() {
         var v = ProfileVersion(profileKey: "app", imageTag: "1")
-        let new1 = v.merge(dump("c1", files: ["/etc/a"]), at: 10)
+        let new1 = v.merge(dump("c1", files: ["/etc/a"]), at: 10).learned
         #expect(new1.count == 2)
-        #expect(v.merge(dump("c1", files: ["/etc/a"]), at: 20).isEmpty)  // same instance again: nothing new
+        #expect(v.merge(dump("c1", files: ["/etc/a"]), at: 20).learned.isEmpty)  // same instance again: nothing new
         _ = v.merge(dump("c2", files: ["/etc/a", "/tmp/rare"]), at: 30)
         _ = v.merge(dump("c3", files: ["/etc/a"], child: "/bin/sh"), at: 40)
         #expect(v.dumps == 4 && v.instances == 3)
@@ -68,7 +68,7 @@ import Testing
         var v = ProfileVersion(profileKey: "app", imageTag: "1")
         var exec = EventTypeLifecycle(startedAt: 0)
         for i in 0..<4 {
-            if !v.merge(dump("c\(i % 2)"), at: Int64(i) * Self.second).isEmpty { exec.sawNewNodes(at: Int64(i) * Self.second) }
+            if !v.merge(dump("c\(i % 2)"), at: Int64(i) * Self.second).learned.isEmpty { exec.sawNewNodes(at: Int64(i) * Self.second) }
         }
         // 4 dumps < minDumps: still learning however quiet.
         #expect(exec.evaluate(.exec, version: v, now: 3600 * Self.second, config: config) == nil)
