@@ -1,11 +1,28 @@
 // profile-merger: profile-merge-requests -> merge into profiles in PostgreSQL (exactly-once:
-// effect + offsets in one transaction) -> profile-updates. Wiring only.
+// effect + offsets in one transaction) -> profile-updates, security-anomalies. Wiring only.
+import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineService
 
 await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) { config, readiness, logger in
+    let second: Int64 = 1_000_000_000
+    var model = ModelConfiguration()
+    model.lifecycle.maxNovelty = try config.double("BASELINE_STABLE_MAX_NOVELTY", default: 0.01, range: 0...1)
+    model.lifecycle.minDumps = try config.int("BASELINE_STABLE_MIN_DUMPS", default: 10, range: 1...1_000_000)
+    model.lifecycle.minInstances = try config.int("BASELINE_STABLE_MIN_INSTANCES", default: 1, range: 1...1_000_000)
+    model.lifecycle.minQuietPeriod = Int64(try config.int("BASELINE_STABLE_MIN_QUIET_SECONDS", default: 900, range: 0...31_536_000)) * second
+    model.lifecycle.maxLearningPeriod = Int64(try config.int("BASELINE_MAX_LEARNING_SECONDS", default: 172_800, range: 1...31_536_000)) * second
+    model.lifecycle.nodeCap = try config.int("BASELINE_NODE_CAP", default: 50_000, range: 1...10_000_000)
+    model.warmupPeriod = Int64(try config.int("BASELINE_WARMUP_SECONDS", default: 180, range: 0...86_400)) * second
+    model.miner = PatternMiner(threshold: try config.int("BASELINE_PATTERN_THRESHOLD", default: 5, range: 2...1_000_000))
+    let limiter = AnomalyRateLimiter(
+        limit: try config.int("BASELINE_ANOMALY_LIMIT", default: 10, range: 0...1_000_000),
+        window: Int64(try config.int("BASELINE_ANOMALY_WINDOW_SECONDS", default: 60, range: 1...86_400)) * second)
+    let modelConfig = model
+    let cache = VersionCache(capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 1000, range: 1...1_000_000))
+
     let client = config.database.makeClient(logger: logger)
     let store = ProfileStore(client: client)
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
@@ -16,9 +33,11 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
             let consumer = try KafkaConsumer(
                 configuration: config.kafka, groupID: ProfileMergeStage.defaultConsumerGroup,
                 topics: [Topics.profileMergeRequests],
-                onAssign: ProfileMergeStage.storedOffsets(store: store), logger: logger)
-            return ProfileMergeStage(consumer: consumer, producer: producer, store: store, maxBatch: maxBatch,
-                                     logger: logger, onStart: { readiness.markReady() })
+                onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache),
+                onRevoke: { _ in cache.removeAll() }, logger: logger)
+            return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
+                                     anomalyLimit: limiter, maxBatch: maxBatch, logger: logger,
+                                     onStart: { readiness.markReady() })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     return [client, stage]

@@ -7,40 +7,54 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
-/// profile-merger's loop. Each batch of merge requests is applied in ONE PostgreSQL transaction
-/// together with the consumed offsets, so the effect is exactly-once: on every assignment the
-/// consumer seeks to the offsets stored in PostgreSQL, and a dump id merged before is a no-op.
-/// After the commit it publishes profile updates; the Kafka group offset is committed last and
-/// only for lag visibility.
+/// profile-merger's loop. Each batch of merge requests is merged into the profile versions and
+/// written in ONE PostgreSQL transaction together with the consumed offsets, so the effect is
+/// exactly-once: on every assignment the consumer seeks to the offsets stored in PostgreSQL, and
+/// a dump id merged before is a no-op. Merging is deterministic (dump event time, not wall
+/// clock), so a replay or a restart mid-batch yields the same profiles as a clean run.
+/// After the commit it publishes profile updates and anomalies; the Kafka group offset is
+/// committed last, for lag visibility only.
 public final class ProfileMergeStage: Service, @unchecked Sendable {
     public static let defaultConsumerGroup = "baseline-profile-merger"
-    public let consumerGroup: String
 
+    public let consumerGroup: String
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     let store: ProfileStore
+    let cache: VersionCache
+    let model: ModelConfiguration
     let logger: Logger
     let maxBatch: Int
     let onStart: @Sendable () -> Void
+    private let limiter: LockedLimiter
     private let merged = Counter(label: "baseline_dumps_merged_total")
     private let duplicates = Counter(label: "baseline_dumps_duplicate_total")
     private let invalid = Counter(label: "baseline_merge_requests_invalid_total")
+    private let anomaliesCounter = Counter(label: "baseline_anomalies_total")
+    private let transitionsCounter = Counter(label: "baseline_state_transitions_total")
     private let batchTimer = Timer(label: "baseline_merge_batch_seconds", preferredDisplayUnit: .seconds)
 
-    public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500,
+    public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, cache: VersionCache,
+                model: ModelConfiguration = ModelConfiguration(), anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(),
+                consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500,
                 logger: Logger, onStart: @escaping @Sendable () -> Void = {}) {
         self.consumer = consumer
         self.consumerGroup = consumerGroup
         self.producer = producer
         self.store = store
+        self.cache = cache
+        self.model = model
+        self.limiter = LockedLimiter(anomalyLimit)
         self.maxBatch = maxBatch
         self.logger = logger
         self.onStart = onStart
     }
 
     /// The start offsets for newly assigned partitions: those stored with the effect.
-    public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup) -> KafkaConsumer.AssignHandler {
+    public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup,
+                                     cache: VersionCache? = nil) -> KafkaConsumer.AssignHandler {
         { partitions in
+            cache?.removeAll()
             let stored = try await store.loadOffsets(group: group, partitions: partitions.map { ($0.topic, $0.partition) })
             var result: [KafkaTopicPartition: Int64] = [:]
             for s in stored { result[KafkaTopicPartition(topic: s.topic, partition: s.partition)] = s.nextOffset }
@@ -68,7 +82,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         producer.close()
     }
 
-    func process(_ batch: [KafkaMessage]) async throws {
+    public func process(_ batch: [KafkaMessage]) async throws {
         let started = ContinuousClock.now
         var requests: [(MergeRequest, KafkaMessage)] = []
         var deadLetters: [KafkaRecord] = []
@@ -87,23 +101,101 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         let offsets = KafkaConsumer.nextOffsets(after: batch).map {
             StoredOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }
-        let outcome = try await store.applyBatch(
-            requests.map { req, msg in
-                MergedDumpRow(request: req, sourceTopic: msg.topic, sourcePartition: msg.partition, sourceOffset: msg.offset)
-            },
-            group: consumerGroup, offsets: offsets, logger: logger)
-        merged.increment(by: outcome.merged)
-        duplicates.increment(by: outcome.duplicates)
-        if !outcome.updates.isEmpty {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let records = try outcome.updates.map {
-                KafkaRecord(topic: Topics.profileUpdates, key: $0.profileKey, value: Array(try encoder.encode($0)))
-            }
-            // Best effort: caches also re-read PostgreSQL, and the next batch re-publishes newer revisions.
-            do { _ = try await producer.sendAll(records) } catch { logger.warning("profile-updates not published: \(error)") }
-        }
+        let (result, working) = try await merge(requests, offsets: offsets)
+        for (key, state) in working { cache.put(key, state) }  // only after the commit succeeded
+        merged.increment(by: result.dumps.count)
+        duplicates.increment(by: requests.count - result.dumps.count)
+        transitionsCounter.increment(by: result.transitions.count)
+        anomaliesCounter.increment(by: result.anomalies.count)
+        try await publish(updates: result.updates, anomalies: result.anomalies)
         try? await consumer.commit(after: batch)
         batchTimer.recordInterval(since: started)
     }
+
+    struct MergedBatch {
+        var dumps: [MergedDumpRow]
+        var transitions: [LifecycleTransition]
+        var anomalies: [Anomaly]
+        var updates: [ProfileUpdate]
+    }
+
+    /// Merges in memory on copies of the cached versions and writes the result in one transaction.
+    func merge(_ requests: [(MergeRequest, KafkaMessage)], offsets: [StoredOffset]) async throws
+        -> (MergedBatch, [VersionCache.Key: VersionState]) {
+        let model = self.model, cache = self.cache, logger = self.logger, group = consumerGroup
+        return try await store.client.withTransaction(logger: logger) { conn in
+            let known = requests.isEmpty ? [] : try await ProfileStore.mergedDumpIDs(requests.map(\.0.dumpID), conn: conn, logger: logger)
+            var seen = known
+            var working: [VersionCache.Key: VersionState] = [:]
+            var touched: [VersionCache.Key: ProfileBatch.TouchedVersion] = [:]
+            var order: [VersionCache.Key] = []
+            var batch = ProfileBatch()
+            batch.offsets = offsets
+            for (request, message) in requests where seen.insert(request.dumpID).inserted {
+                let key = VersionCache.Key(profileKey: request.profileKey, imageTag: request.dump.workload.imageTag)
+                if working[key] == nil {
+                    var loaded = cache.get(key)
+                    if loaded == nil {
+                        loaded = try await ProfileStore.loadVersion(profileKey: key.profileKey, imageTag: key.imageTag,
+                                                                    miner: model.miner, conn: conn, logger: logger)
+                    }
+                    working[key] = loaded ?? VersionState(version: ProfileVersion(profileKey: key.profileKey, imageTag: key.imageTag,
+                                                                                  miner: model.miner))
+                    touched[key] = .init(state: working[key]!, touched: [], removed: [], instances: [])
+                    order.append(key)
+                }
+                let r = ProfileMerge.apply(request, to: &working[key]!, config: model)
+                touched[key]!.touched.formUnion(r.outcome.touched)
+                touched[key]!.touched.subtract(r.outcome.removed)
+                touched[key]!.removed.formUnion(r.outcome.removed)
+                touched[key]!.instances.insert(r.outcome.instance)
+                batch.dumps.append(MergedDumpRow(request: request, sourceTopic: message.topic, sourcePartition: message.partition,
+                                                 sourceOffset: message.offset, newNodes: r.outcome.learned.count))
+                batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
+                batch.anomalies += r.anomalies
+            }
+            batch.versions = order.map { key in
+                var t = touched[key]!
+                t.state = working[key]!
+                return t
+            }
+            let updates = try await ProfileStore.write(batch, group: group, conn: conn, logger: logger)
+            let merged = MergedBatch(dumps: batch.dumps, transitions: batch.transitions.map(\.transition),
+                                     anomalies: batch.anomalies, updates: updates)
+            return (merged, working)
+        }
+    }
+
+    /// Publishes profile updates and (rate-limited) anomalies after the commit. Anomalies are
+    /// marked published once the broker acknowledged them; PostgreSQL keeps every one.
+    func publish(updates: [ProfileUpdate], anomalies: [Anomaly]) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var records = try updates.map {
+            KafkaRecord(topic: Topics.profileUpdates, key: $0.profileKey, value: Array(try encoder.encode($0)))
+        }
+        let allowed = anomalies.filter { limiter.allow(instance: $0.instanceID, at: $0.at) }
+        records += try allowed.map {
+            KafkaRecord(topic: Topics.securityAnomalies, key: $0.profileKey, value: Array(try encoder.encode(AnomalyEvent($0))))
+        }
+        if records.isEmpty { return }
+        do {
+            _ = try await producer.sendAll(records)
+        } catch {
+            // The effect is committed; caches re-read PostgreSQL and anomalies stay unpublished there.
+            logger.warning("profile updates/anomalies not published: \(error)")
+            return
+        }
+        if !allowed.isEmpty {
+            try await store.client.query("UPDATE anomalies SET published = true WHERE anomaly_id = ANY(\(allowed.map(\.id)))")
+        }
+    }
+}
+
+/// The rate limiter behind a lock (the stage processes one batch at a time; the lock keeps it Sendable).
+final class LockedLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var limiter: AnomalyRateLimiter
+    init(_ limiter: AnomalyRateLimiter) { self.limiter = limiter }
+    func allow(instance: String, at time: Int64) -> Bool { lock.withLock { limiter.allow(instance: instance, at: time) } }
 }

@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -64,6 +64,124 @@ public enum Migrations {
         SELECT d.merged_at AS at, d.profile_key AS image_name, d.image_tag, 'dump_merged'::text AS event,
                d.dump_id AS detail, d.instance_id
         FROM merged_dumps d
+        """,
+    ])
+
+    static let profileModel = Migration(version: 3, name: "profile model: instances, nodes, event-type states, transitions, anomalies", statements: [
+        "ALTER TABLE profile_versions ADD COLUMN nodes integer NOT NULL DEFAULT 0",
+        "ALTER TABLE profile_versions ADD COLUMN commonality double precision NOT NULL DEFAULT 0",
+        "ALTER TABLE profile_versions ADD COLUMN state text NOT NULL DEFAULT 'learning'",
+        """
+        CREATE TABLE profile_instances (
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            ordinal integer NOT NULL,
+            instance_id text NOT NULL,
+            first_seen_ns bigint NOT NULL,
+            last_seen_ns bigint NOT NULL,
+            PRIMARY KEY (profile_key, image_tag, ordinal),
+            FOREIGN KEY (profile_key, image_tag) REFERENCES profile_versions ON DELETE CASCADE)
+        """,
+        """
+        CREATE TABLE profile_nodes (
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            event_type text NOT NULL,
+            node_key text NOT NULL,
+            dumps integer NOT NULL,
+            instances integer NOT NULL,
+            instance_ordinals integer[] NOT NULL,
+            first_seen_ns bigint NOT NULL,
+            last_seen_ns bigint NOT NULL,
+            PRIMARY KEY (profile_key, image_tag, event_type, node_key),
+            FOREIGN KEY (profile_key, image_tag) REFERENCES profile_versions ON DELETE CASCADE)
+        """,
+        """
+        CREATE TABLE profile_event_types (
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            event_type text NOT NULL,
+            state text NOT NULL,
+            learning_since_ns bigint NOT NULL,
+            last_new_node_ns bigint NOT NULL,
+            nodes integer NOT NULL,
+            q1 integer NOT NULL,
+            q2 integer NOT NULL,
+            incidences bigint NOT NULL,
+            coverage double precision NOT NULL,
+            novelty double precision NOT NULL,
+            commonality double precision NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (profile_key, image_tag, event_type),
+            FOREIGN KEY (profile_key, image_tag) REFERENCES profile_versions ON DELETE CASCADE)
+        """,
+        """
+        CREATE TABLE state_transitions (
+            id bigserial PRIMARY KEY,
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            event_type text NOT NULL,
+            from_state text NOT NULL,
+            to_state text NOT NULL,
+            at_ns bigint NOT NULL,
+            reason text NOT NULL,
+            evidence jsonb NOT NULL,
+            dump_id text NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now())
+        """,
+        "CREATE INDEX state_transitions_profile ON state_transitions (profile_key, image_tag, at_ns)",
+        """
+        CREATE TABLE anomalies (
+            anomaly_id text PRIMARY KEY,
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            event_type text NOT NULL,
+            node_key text NOT NULL,
+            dump_id text NOT NULL,
+            instance_id text NOT NULL,
+            at_ns bigint NOT NULL,
+            status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'dismissed')),
+            published boolean NOT NULL DEFAULT false,
+            recorded_at timestamptz NOT NULL DEFAULT now())
+        """,
+        "CREATE INDEX anomalies_profile ON anomalies (profile_key, image_tag, status)",
+    ])
+
+    static let modelViews = Migration(version: 4, name: "profile_summary and profile_history with states and commonality", statements: [
+        "DROP VIEW profile_summary",
+        "DROP VIEW profile_history",
+        """
+        CREATE VIEW profile_summary AS
+        SELECT v.profile_key AS image_name, v.image_tag, v.dumps_merged, v.instances, v.nodes,
+               v.state,
+               max(e.state) FILTER (WHERE e.event_type = 'exec') AS exec_state,
+               max(e.state) FILTER (WHERE e.event_type = 'file') AS file_state,
+               max(e.state) FILTER (WHERE e.event_type = 'dns') AS dns_state,
+               max(e.state) FILTER (WHERE e.event_type = 'network') AS network_state,
+               round(v.commonality::numeric, 4) AS commonality,
+               round(min(e.coverage)::numeric, 4) AS min_coverage,
+               (SELECT count(*) FROM anomalies a WHERE a.profile_key = v.profile_key AND a.image_tag = v.image_tag
+                                                   AND a.status = 'pending') AS pending_anomalies,
+               v.first_seen, v.last_seen AS last_updated, p.revision
+        FROM profile_versions v
+        JOIN profiles p USING (profile_key)
+        LEFT JOIN profile_event_types e ON e.profile_key = v.profile_key AND e.image_tag = v.image_tag
+        GROUP BY v.profile_key, v.image_tag, p.revision
+        """,
+        """
+        CREATE VIEW profile_history AS
+        SELECT d.merged_at AS at, d.profile_key AS image_name, d.image_tag, 'dump_merged'::text AS event,
+               NULL::text AS event_type, d.dump_id,
+               format('dump %s from %s: %s nodes, %s new', d.dump_id, d.instance_id, d.node_count, d.new_nodes) AS detail
+        FROM merged_dumps d
+        UNION ALL
+        SELECT t.recorded_at, t.profile_key, t.image_tag, 'state_' || t.to_state, t.event_type, t.dump_id,
+               t.from_state || ' -> ' || t.to_state || ': ' || t.reason
+        FROM state_transitions t
+        UNION ALL
+        SELECT a.recorded_at, a.profile_key, a.image_tag, 'anomaly', a.event_type, a.dump_id,
+               a.status || ': ' || a.node_key || ' (instance ' || a.instance_id || ')'
+        FROM anomalies a
         """,
     ])
 }

@@ -21,20 +21,15 @@ public struct MergedDumpRow: Sendable {
     public var sourceTopic: String
     public var sourcePartition: Int32
     public var sourceOffset: Int64
+    public var newNodes: Int
 
-    public init(request: MergeRequest, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64) {
+    public init(request: MergeRequest, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, newNodes: Int = 0) {
         self.request = request
         self.sourceTopic = sourceTopic
         self.sourcePartition = sourcePartition
         self.sourceOffset = sourceOffset
+        self.newNodes = newNodes
     }
-}
-
-/// What one batch changed.
-public struct BatchOutcome: Sendable {
-    public var merged: Int
-    public var duplicates: Int
-    public var updates: [ProfileUpdate]
 }
 
 /// The profile-merger's system of record in PostgreSQL.
@@ -59,82 +54,5 @@ public struct ProfileStore: Sendable {
             result.append(StoredOffset(topic: topic, partition: partition, nextOffset: next))
         }
         return result
-    }
-
-    /// Applies a batch of merge requests and stores the consumed offsets, atomically.
-    /// Dump ids merged before are skipped, so replays and retries change nothing.
-    public func applyBatch(_ rows: [MergedDumpRow], group: String, offsets: [StoredOffset], logger: Logger) async throws -> BatchOutcome {
-        try await client.withTransaction(logger: logger) { conn in
-            var inserted: [(String, String)] = []
-            if !rows.isEmpty {
-                let r = rows.map(\.request)
-                let ids = r.map(\.dumpID)
-                let keys = r.map(\.profileKey)
-                let tags = r.map(\.dump.workload.imageTag)
-                let instances = r.map(\.dump.workload.instanceID)
-                let hosts = r.map { $0.dump.workload.host ?? "" }
-                let services = r.map { $0.dump.workload.service ?? "" }
-                let starts = r.map { $0.dump.start ?? -1 }
-                let ends = r.map { $0.dump.end ?? -1 }
-                let nodeCounts = r.map { Int32(clamping: $0.dump.nodeCount) }
-                let topics = rows.map(\.sourceTopic)
-                let partitions = rows.map(\.sourcePartition)
-                let sourceOffsets = rows.map(\.sourceOffset)
-                let result = try await conn.query("""
-                    INSERT INTO merged_dumps (dump_id, profile_key, image_tag, instance_id, host, service, dump_start, dump_end,
-                                              node_count, source_topic, source_partition, source_offset)
-                    SELECT dump_id, profile_key, image_tag, instance_id, NULLIF(host, ''), NULLIF(service, ''),
-                           CASE WHEN start_ns >= 0 THEN to_timestamp(start_ns / 1e9) END,
-                           CASE WHEN end_ns >= 0 THEN to_timestamp(end_ns / 1e9) END,
-                           node_count, source_topic, source_partition, source_offset
-                    FROM UNNEST(\(ids)::text[], \(keys)::text[], \(tags)::text[], \(instances)::text[], \(hosts)::text[],
-                                \(services)::text[], \(starts)::int8[], \(ends)::int8[], \(nodeCounts)::int4[], \(topics)::text[],
-                                \(partitions)::int4[], \(sourceOffsets)::int8[])
-                         AS t(dump_id, profile_key, image_tag, instance_id, host, service, start_ns, end_ns, node_count,
-                              source_topic, source_partition, source_offset)
-                    ON CONFLICT (dump_id) DO NOTHING
-                    RETURNING profile_key, image_tag
-                    """, logger: logger)
-                for try await row in result.decode((String, String).self) { inserted.append(row) }
-            }
-            var updates: [ProfileUpdate] = []
-            if !inserted.isEmpty {
-                var counts: [String: (String, String, Int64)] = [:]
-                for (k, t) in inserted { counts["\(k)\u{0}\(t)", default: (k, t, 0)].2 += 1 }
-                let keys = counts.values.map(\.0)
-                let tags = counts.values.map(\.1)
-                let ns = counts.values.map(\.2)
-                try await conn.query("""
-                    INSERT INTO profiles (profile_key, revision) SELECT DISTINCT k, 1 FROM UNNEST(\(keys)::text[]) AS u(k)
-                    ON CONFLICT (profile_key) DO UPDATE SET revision = profiles.revision + 1, updated_at = now()
-                    """, logger: logger)
-                try await conn.query("""
-                    INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, first_seen, last_seen)
-                    SELECT k, t, n, now(), now() FROM UNNEST(\(keys)::text[], \(tags)::text[], \(ns)::int8[]) AS u(k, t, n)
-                    ON CONFLICT (profile_key, image_tag) DO UPDATE
-                    SET dumps_merged = profile_versions.dumps_merged + EXCLUDED.dumps_merged, last_seen = now(), updated_at = now()
-                    """, logger: logger)
-                let updated = try await conn.query("""
-                    UPDATE profile_versions v
-                    SET instances = (SELECT count(DISTINCT d.instance_id) FROM merged_dumps d
-                                     WHERE d.profile_key = v.profile_key AND d.image_tag = v.image_tag)
-                    FROM UNNEST(\(keys)::text[], \(tags)::text[]) AS u(k, t), profiles p
-                    WHERE v.profile_key = u.k AND v.image_tag = u.t AND p.profile_key = v.profile_key
-                    RETURNING v.profile_key, v.image_tag, p.revision, v.dumps_merged, v.instances
-                    """, logger: logger)
-                for try await (k, t, rev, dumps, inst) in updated.decode((String, String, Int64, Int64, Int64).self) {
-                    updates.append(ProfileUpdate(profileKey: k, imageTag: t, revision: rev, dumpsMerged: dumps, instances: inst))
-                }
-            }
-            if !offsets.isEmpty {
-                try await conn.query("""
-                    INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
-                    SELECT \(group), t, p, o FROM UNNEST(\(offsets.map(\.topic))::text[], \(offsets.map(\.partition))::int4[],
-                                                        \(offsets.map(\.nextOffset))::int8[]) AS u(t, p, o)
-                    ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
-                    """, logger: logger)
-            }
-            return BatchOutcome(merged: inserted.count, duplicates: rows.count - inserted.count, updates: updates)
-        }
     }
 }

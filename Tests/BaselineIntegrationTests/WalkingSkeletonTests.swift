@@ -35,7 +35,7 @@ import Testing
                                                               topics: [Topics.profileMergeRequests],
                                                               onAssign: ProfileMergeStage.storedOffsets(store: store, group: mergeGroup),
                                                               logger: logger),
-                                  producer: producer, store: store, consumerGroup: mergeGroup, logger: logger),
+                                  producer: producer, store: store, cache: VersionCache(capacity: 100), consumerGroup: mergeGroup, logger: logger),
                 TransformStage(name: "signal-enricher",
                                consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("se"),
                                                            topics: [Topics.securitySignals], logger: logger),

@@ -1,5 +1,6 @@
 /// The learning model's thresholds (docs/model.md). Durations in nanoseconds.
 public struct LifecycleConfiguration: Sendable, Hashable, Codable {
+    public static let second: Int64 = 1_000_000_000
     public var maxNovelty: Double = 0.01
     public var minDumps: Int = 10
     public var minInstances: Int = 1
@@ -41,6 +42,12 @@ public struct EventTypeLifecycle: Codable, Sendable, Hashable {
     public var state: LifecycleState = .learning
     public var learningSince: Int64
     public var lastNewNodeAt: Int64
+
+    public init(state: LifecycleState, learningSince: Int64, lastNewNodeAt: Int64) {
+        self.state = state
+        self.learningSince = learningSince
+        self.lastNewNodeAt = lastNewNodeAt
+    }
 
     public init(startedAt: Int64) {
         learningSince = startedAt

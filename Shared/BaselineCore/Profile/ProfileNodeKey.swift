@@ -12,7 +12,7 @@ public struct ProfileNodeKey: Hashable, Sendable, Codable, CustomStringConvertib
 
     public var description: String { "\(type.rawValue):\(value)" }
 
-    static let lineageSeparator = " > "
+    public static let lineageSeparator = " > "
 
     public static func process(lineage: [String]) -> ProfileNodeKey {
         .init(type: .exec, value: lineage.joined(separator: lineageSeparator))

@@ -1,0 +1,64 @@
+/// The record published on `security-anomalies`.
+public struct AnomalyEvent: Codable, Sendable, Hashable {
+    public var anomalyID: String
+    public var profileKey: String
+    public var imageTag: String
+    public var eventType: EventType
+    public var nodeKey: String
+    /// Executable paths from the root process down to the process that showed the activity.
+    public var lineage: [String]
+    /// The activity itself (file path, DNS name and type, bind), empty for exec.
+    public var activity: String?
+    public var dumpID: String
+    public var instanceID: String
+    public var at: Int64
+
+    public init(_ a: Anomaly) {
+        anomalyID = a.id
+        profileKey = a.profileKey
+        imageTag = a.imageTag
+        eventType = a.node.type
+        nodeKey = a.node.value
+        (lineage, activity) = a.node.parts
+        dumpID = a.dumpID
+        instanceID = a.instanceID
+        at = a.at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case anomalyID = "anomaly_id", profileKey = "profile_key", imageTag = "image_tag", eventType = "event_type",
+             nodeKey = "node_key", lineage, activity, dumpID = "dump_id", instanceID = "instance_id", at
+    }
+}
+
+extension ProfileNodeKey {
+    /// The lineage and the activity part of the key.
+    public var parts: (lineage: [String], activity: String?) {
+        if let bar = value.range(of: " | ") {
+            return (value[..<bar.lowerBound].components(separatedBy: ProfileNodeKey.lineageSeparator), String(value[bar.upperBound...]))
+        }
+        return (value.components(separatedBy: ProfileNodeKey.lineageSeparator), nil)
+    }
+}
+
+/// Limits anomaly events per instance: at most `limit` per `window` of event time. Anomalies
+/// over the limit are still stored (and visible in PostgreSQL), just not published.
+public struct AnomalyRateLimiter: Sendable {
+    public var limit: Int
+    public var window: Int64
+    private var windows: [String: (start: Int64, count: Int)] = [:]
+
+    public init(limit: Int = 10, window: Int64 = 60 * 1_000_000_000) {
+        self.limit = limit
+        self.window = window
+    }
+
+    public mutating func allow(instance: String, at time: Int64) -> Bool {
+        var w = windows[instance] ?? (time, 0)
+        if time - w.start >= window || time < w.start { w = (time, 0) }
+        w.count += 1
+        windows[instance] = w
+        if windows.count > 100_000 { windows.removeAll(keepingCapacity: true) }  // bounded memory
+        return w.count <= limit
+    }
+}

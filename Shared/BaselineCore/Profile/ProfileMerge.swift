@@ -1,0 +1,92 @@
+/// Settings of the model (docs/model.md). Durations in nanoseconds.
+public struct ModelConfiguration: Sendable, Hashable {
+    public var lifecycle = LifecycleConfiguration()
+    /// A dump whose window ends within this time of its instance's first dump is warm-up activity:
+    /// learned, never an anomaly.
+    public var warmupPeriod: Int64 = 180 * 1_000_000_000
+    public var miner = PatternMiner()
+
+    public init() {}
+}
+
+/// A version's learned state: its nodes and the lifecycle of each event type.
+public struct VersionState: Sendable, Hashable {
+    public var version: ProfileVersion
+    public var lifecycle: [EventType: EventTypeLifecycle]
+
+    public init(version: ProfileVersion, lifecycle: [EventType: EventTypeLifecycle] = [:]) {
+        self.version = version
+        self.lifecycle = lifecycle
+    }
+
+    /// The state of each event type (types never seen are `learning`).
+    public var states: [EventType: LifecycleState] {
+        Dictionary(uniqueKeysWithValues: EventType.allCases.map { ($0, lifecycle[$0]?.state ?? .learning) })
+    }
+
+    /// The version's overall state: stable when every event type is, unstable when any is,
+    /// learning otherwise.
+    public var overallState: LifecycleState {
+        let s = states.values
+        if s.contains(.unstable) { return .unstable }
+        return s.allSatisfy { $0 == .stable } ? .stable : .learning
+    }
+}
+
+/// An activity outside a stable profile.
+public struct Anomaly: Sendable, Hashable, Codable {
+    public var profileKey: String
+    public var imageTag: String
+    public var node: ProfileNodeKey
+    public var dumpID: String
+    public var instanceID: String
+    public var at: Int64
+
+    /// Stable id: the same anomaly from a replayed dump has the same id.
+    public var id: String { "\(profileKey)|\(imageTag)|\(node)|\(dumpID)" }
+}
+
+/// What merging one dump produced.
+public struct DumpMergeResult: Sendable, Hashable {
+    public var dumpID: String
+    public var eventTime: Int64
+    public var outcome: VersionMergeOutcome
+    public var transitions: [LifecycleTransition]
+    public var anomalies: [Anomaly]
+    public var warmingUp: Bool
+}
+
+/// Applies merge requests to version states: the model's single entry point. Pure and
+/// deterministic (time is the dump's own event time), so a replay yields identical state.
+public enum ProfileMerge {
+    /// The dump's event time: end of its window, else start, else when it was received.
+    public static func eventTime(_ request: MergeRequest) -> Int64 {
+        request.dump.end ?? request.dump.start ?? request.receivedAt
+    }
+
+    public static func apply(_ request: MergeRequest, to state: inout VersionState, config: ModelConfiguration) -> DumpMergeResult {
+        let time = eventTime(request)
+        for type in EventType.allCases where state.lifecycle[type] == nil {
+            state.lifecycle[type] = EventTypeLifecycle(startedAt: time)
+        }
+        let frozen = Set(state.lifecycle.filter { $0.value.state == .stable }.keys)
+        let instanceID = request.dump.workload.instanceID
+        let instanceStart = state.version.ordinal(of: instanceID).map { state.version.instance($0).firstSeen }
+            ?? (request.dump.start ?? time)
+        let warmingUp = time - instanceStart < config.warmupPeriod
+        let outcome = state.version.merge(request.dump, at: time, frozen: frozen, warmingUp: warmingUp)
+        for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
+        var transitions: [LifecycleTransition] = []
+        for type in EventType.allCases {
+            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: time, config: config.lifecycle) {
+                transitions.append(t)
+            }
+        }
+        let anomalies = outcome.anomalies.map {
+            Anomaly(profileKey: state.version.profileKey, imageTag: state.version.imageTag, node: $0, dumpID: request.dumpID,
+                    instanceID: instanceID, at: time)
+        }
+        return DumpMergeResult(dumpID: request.dumpID, eventTime: time, outcome: outcome, transitions: transitions,
+                               anomalies: anomalies, warmingUp: warmingUp)
+    }
+}

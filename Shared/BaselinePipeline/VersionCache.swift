@@ -1,0 +1,44 @@
+import BaselineCore
+import Foundation
+
+/// Hot profile versions kept in memory (bounded, least recently used evicted) so a merge does
+/// not reload a profile for each dump. Cleared on every rebalance: another member may have
+/// merged into a profile while this one did not own its partition.
+public final class VersionCache: @unchecked Sendable {
+    public struct Key: Hashable, Sendable {
+        public var profileKey: String
+        public var imageTag: String
+    }
+
+    private let lock = NSLock()
+    private var entries: [Key: (state: VersionState, used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    public func get(_ key: Key) -> VersionState? {
+        lock.withLock {
+            guard var e = entries[key] else { return nil }
+            clock += 1
+            e.used = clock
+            entries[key] = e
+            return e.state
+        }
+    }
+
+    public func put(_ key: Key, _ state: VersionState) {
+        lock.withLock {
+            clock += 1
+            entries[key] = (state, clock)
+            if entries.count > capacity, let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
+                entries.removeValue(forKey: oldest)
+            }
+        }
+    }
+
+    public func removeAll() { lock.withLock { entries.removeAll() } }
+    public var count: Int { lock.withLock { entries.count } }
+}

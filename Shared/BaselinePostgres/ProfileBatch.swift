@@ -1,0 +1,28 @@
+import BaselineCore
+
+/// Everything one merge batch writes, applied in one transaction with the consumed offsets.
+public struct ProfileBatch: Sendable {
+    /// Dumps merged (new ones only).
+    public var dumps: [MergedDumpRow] = []
+    /// Final state of every version the batch touched, with the node keys to write and delete.
+    public var versions: [TouchedVersion] = []
+    public var transitions: [(transition: LifecycleTransition, profileKey: String, imageTag: String, dumpID: String)] = []
+    public var anomalies: [Anomaly] = []
+    public var offsets: [StoredOffset] = []
+
+    public init() {}
+
+    public struct TouchedVersion: Sendable {
+        public var state: VersionState
+        public var touched: Set<ProfileNodeKey>
+        public var removed: Set<ProfileNodeKey>
+        public var instances: Set<Int32>
+
+        public init(state: VersionState, touched: Set<ProfileNodeKey>, removed: Set<ProfileNodeKey>, instances: Set<Int32>) {
+            self.state = state
+            self.touched = touched
+            self.removed = removed
+            self.instances = instances
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import BaselineCore
+import Foundation
+import Logging
+import PostgresNIO
+
+extension ProfileStore {
+    /// Dump ids of `ids` merged before.
+    public static func mergedDumpIDs(_ ids: [String], conn: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        var found = Set<String>()
+        let rows = try await conn.query("SELECT dump_id FROM merged_dumps WHERE dump_id = ANY(\(ids))", logger: logger)
+        for try await id in rows.decode(String.self) { found.insert(id) }
+        return found
+    }
+
+    /// Loads a version's learned state, or nil when the version does not exist yet.
+    public static func loadVersion(profileKey: String, imageTag: String, miner: PatternMiner, conn: PostgresConnection,
+                                   logger: Logger) async throws -> VersionState? {
+        var dumps: Int?
+        for try await d in try await conn.query(
+            "SELECT dumps_merged FROM profile_versions WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)",
+            logger: logger).decode(Int64.self) { dumps = Int(d) }
+        guard let dumps else { return nil }
+        var instances: [ProfileInstance] = []
+        for try await (id, first, last) in try await conn.query("""
+            SELECT instance_id, first_seen_ns, last_seen_ns FROM profile_instances
+            WHERE profile_key = \(profileKey) AND image_tag = \(imageTag) ORDER BY ordinal
+            """, logger: logger).decode((String, Int64, Int64).self) {
+            instances.append(ProfileInstance(id: id, firstSeen: first, lastSeen: last))
+        }
+        var nodes: [ProfileNodeKey: ProfileNodeStats] = [:]
+        for try await (type, key, count, ordinals, first, last) in try await conn.query("""
+            SELECT event_type, node_key, dumps, instance_ordinals, first_seen_ns, last_seen_ns FROM profile_nodes
+            WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
+            """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(dumps: Int(count), instances: Set(ordinals),
+                                                                         firstSeen: first, lastSeen: last)
+        }
+        var lifecycle: [EventType: EventTypeLifecycle] = [:]
+        for try await (type, state, since, lastNew) in try await conn.query("""
+            SELECT event_type, state, learning_since_ns, last_new_node_ns FROM profile_event_types
+            WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
+            """, logger: logger).decode((String, String, Int64, Int64).self) {
+            guard let t = EventType(rawValue: type), let s = LifecycleState(rawValue: state) else { continue }
+            lifecycle[t] = EventTypeLifecycle(state: s, learningSince: since, lastNewNodeAt: lastNew)
+        }
+        let version = ProfileVersion(profileKey: profileKey, imageTag: imageTag, dumps: dumps, instances: instances,
+                                     nodes: nodes, miner: miner)
+        return VersionState(version: version, lifecycle: lifecycle)
+    }
+
+    /// Writes a batch's effect and its offsets on `conn` (inside the caller's transaction).
+    /// Returns one profile update per version touched.
+    public static func write(_ batch: ProfileBatch, group: String, conn: PostgresConnection,
+                             logger: Logger) async throws -> [ProfileUpdate] {
+        if !batch.dumps.isEmpty {
+            let r = batch.dumps.map(\.request)
+            try await conn.query("""
+                INSERT INTO merged_dumps (dump_id, profile_key, image_tag, instance_id, host, service, dump_start, dump_end,
+                                          node_count, new_nodes, source_topic, source_partition, source_offset)
+                SELECT dump_id, profile_key, image_tag, instance_id, NULLIF(host, ''), NULLIF(service, ''),
+                       CASE WHEN start_ns >= 0 THEN to_timestamp(start_ns / 1e9) END,
+                       CASE WHEN end_ns >= 0 THEN to_timestamp(end_ns / 1e9) END,
+                       node_count, new_nodes, source_topic, source_partition, source_offset
+                FROM UNNEST(\(r.map(\.dumpID))::text[], \(r.map(\.profileKey))::text[], \(r.map(\.dump.workload.imageTag))::text[],
+                            \(r.map(\.dump.workload.instanceID))::text[], \(r.map { $0.dump.workload.host ?? "" })::text[],
+                            \(r.map { $0.dump.workload.service ?? "" })::text[], \(r.map { $0.dump.start ?? -1 })::int8[],
+                            \(r.map { $0.dump.end ?? -1 })::int8[], \(r.map { Int32(clamping: $0.dump.nodeCount) })::int4[],
+                            \(batch.dumps.map { Int32(clamping: $0.newNodes) })::int4[], \(batch.dumps.map(\.sourceTopic))::text[],
+                            \(batch.dumps.map(\.sourcePartition))::int4[], \(batch.dumps.map(\.sourceOffset))::int8[])
+                     AS t(dump_id, profile_key, image_tag, instance_id, host, service, start_ns, end_ns, node_count, new_nodes,
+                          source_topic, source_partition, source_offset)
+                ON CONFLICT (dump_id) DO NOTHING
+                """, logger: logger)
+        }
+        var updates: [ProfileUpdate] = []
+        for touched in batch.versions {
+            updates.append(try await writeVersion(touched, conn: conn, logger: logger))
+        }
+        if !batch.transitions.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let t = batch.transitions
+            let evidence = try t.map { String(decoding: try encoder.encode($0.transition.evidence), as: UTF8.self) }
+            try await conn.query("""
+                INSERT INTO state_transitions (profile_key, image_tag, event_type, from_state, to_state, at_ns, reason, evidence, dump_id)
+                SELECT k, tag, et, f, tt, a, r, e::jsonb, d
+                FROM UNNEST(\(t.map(\.profileKey))::text[], \(t.map(\.imageTag))::text[], \(t.map(\.transition.type.rawValue))::text[],
+                            \(t.map(\.transition.from.rawValue))::text[], \(t.map(\.transition.to.rawValue))::text[],
+                            \(t.map(\.transition.at))::int8[], \(t.map(\.transition.reason))::text[], \(evidence)::text[],
+                            \(t.map(\.dumpID))::text[]) AS u(k, tag, et, f, tt, a, r, e, d)
+                """, logger: logger)
+        }
+        if !batch.anomalies.isEmpty {
+            let a = batch.anomalies
+            try await conn.query("""
+                INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns)
+                SELECT * FROM UNNEST(\(a.map(\.id))::text[], \(a.map(\.profileKey))::text[], \(a.map(\.imageTag))::text[],
+                                     \(a.map(\.node.type.rawValue))::text[], \(a.map(\.node.value))::text[], \(a.map(\.dumpID))::text[],
+                                     \(a.map(\.instanceID))::text[], \(a.map(\.at))::int8[])
+                ON CONFLICT (anomaly_id) DO NOTHING
+                """, logger: logger)
+        }
+        if !batch.offsets.isEmpty {
+            let o = batch.offsets
+            try await conn.query("""
+                INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+                SELECT \(group), t, p, n FROM UNNEST(\(o.map(\.topic))::text[], \(o.map(\.partition))::int4[],
+                                                    \(o.map(\.nextOffset))::int8[]) AS u(t, p, n)
+                ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+                """, logger: logger)
+        }
+        return updates
+    }
+
+    static func writeVersion(_ touched: ProfileBatch.TouchedVersion, conn: PostgresConnection, logger: Logger) async throws -> ProfileUpdate {
+        let v = touched.state.version
+        let key = v.profileKey, tag = v.imageTag
+        let revision = try await conn.query("""
+            INSERT INTO profiles (profile_key, revision) VALUES (\(key), 1)
+            ON CONFLICT (profile_key) DO UPDATE SET revision = profiles.revision + 1, updated_at = now()
+            RETURNING revision
+            """, logger: logger).decode(Int64.self).first { _ in true } ?? 0
+        let state = touched.state.overallState.rawValue
+        try await conn.query("""
+            INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, instances, nodes, commonality, state, first_seen, last_seen)
+            VALUES (\(key), \(tag), \(Int64(v.dumps)), \(Int64(v.instances)), \(Int32(clamping: v.nodes.count)),
+                    \(v.profileCommonality()), \(state), now(), now())
+            ON CONFLICT (profile_key, image_tag) DO UPDATE
+            SET dumps_merged = EXCLUDED.dumps_merged, instances = EXCLUDED.instances, nodes = EXCLUDED.nodes,
+                commonality = EXCLUDED.commonality, state = EXCLUDED.state, last_seen = now(), updated_at = now()
+            """, logger: logger)
+        if !touched.instances.isEmpty {
+            let ordinals = touched.instances.sorted()
+            let inst = ordinals.map { v.instance($0) }
+            try await conn.query("""
+                INSERT INTO profile_instances (profile_key, image_tag, ordinal, instance_id, first_seen_ns, last_seen_ns)
+                SELECT \(key), \(tag), o, i, f, l FROM UNNEST(\(ordinals)::int4[], \(inst.map(\.id))::text[],
+                                                             \(inst.map(\.firstSeen))::int8[], \(inst.map(\.lastSeen))::int8[]) AS u(o, i, f, l)
+                ON CONFLICT (profile_key, image_tag, ordinal) DO UPDATE
+                SET first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns
+                """, logger: logger)
+        }
+        if !touched.removed.isEmpty {
+            let r = Array(touched.removed)
+            try await conn.query("""
+                DELETE FROM profile_nodes n USING UNNEST(\(r.map(\.type.rawValue))::text[], \(r.map(\.value))::text[]) AS u(t, k)
+                WHERE n.profile_key = \(key) AND n.image_tag = \(tag) AND n.event_type = u.t AND n.node_key = u.k
+                """, logger: logger)
+        }
+        let keys = touched.touched.filter { v.nodes[$0] != nil }.sorted { $0.description < $1.description }
+        if !keys.isEmpty {
+            let stats = keys.map { v.nodes[$0]! }
+            // Ragged instance lists travel as comma-separated text (UNNEST cannot take ragged 2-D arrays).
+            let ordinals = stats.map { $0.instances.sorted().map(String.init).joined(separator: ",") }
+            try await conn.query("""
+                INSERT INTO profile_nodes (profile_key, image_tag, event_type, node_key, dumps, instances, instance_ordinals,
+                                           first_seen_ns, last_seen_ns)
+                SELECT \(key), \(tag), t, k, d, cardinality(string_to_array(o, ',')::int4[]), string_to_array(o, ',')::int4[], f, l
+                FROM UNNEST(\(keys.map(\.type.rawValue))::text[], \(keys.map(\.value))::text[], \(stats.map { Int32($0.dumps) })::int4[],
+                            \(ordinals)::text[], \(stats.map(\.firstSeen))::int8[], \(stats.map(\.lastSeen))::int8[]) AS u(t, k, d, o, f, l)
+                ON CONFLICT (profile_key, image_tag, event_type, node_key) DO UPDATE
+                SET dumps = EXCLUDED.dumps, instances = EXCLUDED.instances, instance_ordinals = EXCLUDED.instance_ordinals,
+                    first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns
+                """, logger: logger)
+        }
+        let types = EventType.allCases
+        let lifecycles = types.map { touched.state.lifecycle[$0] ?? EventTypeLifecycle(startedAt: 0) }
+        let coverage = types.map { v.coverage($0) }
+        try await conn.query("""
+            INSERT INTO profile_event_types (profile_key, image_tag, event_type, state, learning_since_ns, last_new_node_ns,
+                                             nodes, q1, q2, incidences, coverage, novelty, commonality)
+            SELECT \(key), \(tag), * FROM UNNEST(
+                \(types.map(\.rawValue))::text[], \(lifecycles.map(\.state.rawValue))::text[], \(lifecycles.map(\.learningSince))::int8[],
+                \(lifecycles.map(\.lastNewNodeAt))::int8[], \(coverage.map { Int32($0.nodes) })::int4[], \(coverage.map { Int32($0.q1) })::int4[],
+                \(coverage.map { Int32($0.q2) })::int4[], \(coverage.map { Int64($0.incidences) })::int8[], \(coverage.map(\.coverage))::float8[],
+                \(coverage.map(\.novelty))::float8[], \(types.map { v.profileCommonality(type: $0) })::float8[])
+            ON CONFLICT (profile_key, image_tag, event_type) DO UPDATE
+            SET state = EXCLUDED.state, learning_since_ns = EXCLUDED.learning_since_ns, last_new_node_ns = EXCLUDED.last_new_node_ns,
+                nodes = EXCLUDED.nodes, q1 = EXCLUDED.q1, q2 = EXCLUDED.q2, incidences = EXCLUDED.incidences,
+                coverage = EXCLUDED.coverage, novelty = EXCLUDED.novelty, commonality = EXCLUDED.commonality, updated_at = now()
+            """, logger: logger)
+        let states = Dictionary(uniqueKeysWithValues: touched.state.states.map { ($0.key.rawValue, $0.value.rawValue) })
+        return ProfileUpdate(profileKey: key, imageTag: tag, revision: revision, dumpsMerged: Int64(v.dumps),
+                             instances: Int64(v.instances), states: states)
+    }
+}
