@@ -40,5 +40,5 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
                                      onStart: { readiness.markReady() })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
-    return [client, stage]
+    return [client, producer, stage]
 }

@@ -20,5 +20,5 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
                                   logger: logger, onStart: { readiness.markReady() }) { enricher.transform($0) }
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
-    return [client, stage]
+    return [client, producer, stage]
 }

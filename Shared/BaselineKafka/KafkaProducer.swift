@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// An asynchronous producer with delivery reports: `send` returns once the broker acknowledged
 /// the record (acks=all, idempotence on by default), so callers commit their input offsets only
@@ -52,6 +53,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Throws the first delivery error; records are never silently dropped.
     public func sendAll(_ records: [KafkaRecord]) async throws -> [KafkaDeliveryReport] {
         if records.isEmpty { return [] }
+        if closed.isSet { throw KafkaError("the producer is closed") }
         let batch = DeliveryBatch(count: records.count)
         return try await withCheckedThrowingContinuation { continuation in
             batch.setContinuation(continuation)
@@ -178,5 +180,15 @@ final class DeliveryBatch: @unchecked Sendable {
             return (c, .success(reports.map { $0! }))
         }
         if let (c, r) = finished { c.resume(with: r) }
+    }
+}
+
+/// As a service the producer lives until graceful shutdown, then flushes and closes. List it
+/// before the stages that use it: a ServiceGroup shuts services down in reverse order, so the
+/// stages finish (and stop producing) first.
+extension KafkaProducer: Service {
+    public func run() async throws {
+        try? await gracefulShutdown()
+        close()
     }
 }

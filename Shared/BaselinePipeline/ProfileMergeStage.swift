@@ -75,11 +75,9 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         } catch {
             logger.error("profile merger stopped on error: \(error)")
             await consumer.close()
-            producer.close()
             throw error
         }
         await consumer.close()
-        producer.close()
     }
 
     public func process(_ batch: [KafkaMessage]) async throws {

@@ -55,12 +55,10 @@ public final class TransformStage: Service, @unchecked Sendable {
         } catch {
             logger.error("\(name) stopped on error: \(error)")
             await consumer.close()
-            producer.close()
             throw error
         }
         logger.info("\(name) draining: last batch committed, leaving the group")
         await consumer.close()
-        producer.close()
     }
 }
 

@@ -1,0 +1,197 @@
+import BaselineCore
+import BaselineKafka
+import BaselinePipeline
+import BaselinePostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+/// profile-merger against the real broker and database: exactly-once effect, determinism across
+/// batch boundaries and replays, the learning model end to end, anomalies, the views.
+@Suite struct ProfileMergerTests {
+    let logger = TestStack.logger
+    static let second: Int64 = 1_000_000_000
+
+    func request(_ image: String, dump id: String, instance: String, at minute: Int64, children: [String] = [],
+                 files: [String] = []) -> MergeRequest {
+        let start = 1_764_400_000 * Self.second + minute * 60 * Self.second
+        let dump = ActivityDump(id: id, workload: Workload(imageName: image, imageTag: "v1", containerID: instance),
+                                start: start, end: start + 30 * Self.second,
+                                processes: [ProcessNode(path: "/app", files: files.map { FileAccess(path: $0) },
+                                                        children: children.map { ProcessNode(path: $0) })])
+        return MergeRequest(dumpID: id, sourceFormat: "baseline-json", receivedAt: start, dump: dump)
+    }
+
+    /// Instances i0…i4, each dump at a later minute; /tmp/sess-<n> files exercise pattern mining.
+    func workload(_ image: String) -> [MergeRequest] {
+        (0..<12).map { n in
+            request(image, dump: "\(image)-d\(n)", instance: "i\(n % 5)", at: Int64(n) * 20, children: n % 3 == 0 ? ["/bin/sh"] : [],
+                    files: ["/etc/app.conf", "/tmp/sess-\(n)a\(n)"])
+        }
+    }
+
+    func produce(_ requests: [MergeRequest], to topic: String, producer: KafkaProducer) async throws {
+        let encoder = JSONEncoder()
+        _ = try await producer.sendAll(try requests.map {
+            KafkaRecord(topic: topic, key: $0.profileKey, value: Array(try encoder.encode($0)))
+        })
+    }
+
+    var model: ModelConfiguration {
+        var m = ModelConfiguration()
+        m.lifecycle.minDumps = 8
+        m.lifecycle.minInstances = 3
+        m.lifecycle.maxNovelty = 0.5
+        m.lifecycle.minQuietPeriod = 30 * 60 * Self.second
+        m.warmupPeriod = 60 * Self.second
+        m.miner = PatternMiner(threshold: 4)
+        return m
+    }
+
+    /// Runs a merger on `topic` with `group` until it stored offsets covering `expected` messages.
+    func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
+                   producer: KafkaProducer) async throws {
+        let store = ProfileStore(client: client)
+        let cache = VersionCache(capacity: 10)
+        let stage = ProfileMergeStage(
+            consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
+                                        onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
+                                        logger: logger),
+            producer: producer, store: store, cache: cache, model: model, consumerGroup: group, maxBatch: maxBatch, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await stage.run() }
+            defer { tasks.cancelAll() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                var total: Int64 = 0
+                for try await n in try await client.query(
+                    "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_offsets WHERE consumer_group = \(group)"
+                ).decode(Int64.self) { total = n }
+                if total >= expected { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("merger did not reach \(expected) messages in time")
+        }
+    }
+
+    /// Everything stored about a profile, as comparable text (wall-clock columns excluded).
+    func snapshot(_ image: String, client: PostgresClient) async throws -> [String] {
+        var rows: [String] = []
+        for try await r in try await client.query("""
+            SELECT image_tag || ' ' || dumps_merged || ' ' || instances || ' ' || nodes || ' ' || round(commonality::numeric, 6) || ' ' || state
+            FROM profile_versions WHERE profile_key = \(image)
+            """).decode(String.self) { rows.append("version " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || node_key || ' ' || dumps || ' ' || instances || ' ' || instance_ordinals::text || ' '
+                   || first_seen_ns || ' ' || last_seen_ns
+            FROM profile_nodes WHERE profile_key = \(image) ORDER BY event_type, node_key
+            """).decode(String.self) { rows.append("node " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || state || ' ' || nodes || ' ' || q1 || ' ' || q2 || ' ' || incidences || ' ' || round(coverage::numeric, 6)
+                   || ' ' || learning_since_ns || ' ' || last_new_node_ns
+            FROM profile_event_types WHERE profile_key = \(image) ORDER BY event_type
+            """).decode(String.self) { rows.append("type " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || from_state || '>' || to_state || ' ' || at_ns || ' ' || dump_id || ' ' || evidence::text
+            FROM state_transitions WHERE profile_key = \(image) ORDER BY at_ns, event_type
+            """).decode(String.self) { rows.append("transition " + r) }
+        for try await r in try await client.query("""
+            SELECT anomaly_id || ' ' || status FROM anomalies WHERE profile_key = \(image) ORDER BY anomaly_id
+            """).decode(String.self) { rows.append("anomaly " + r) }
+        for try await r in try await client.query("""
+            SELECT dump_id || ' ' || instance_id || ' ' || new_nodes FROM merged_dumps WHERE profile_key = \(image) ORDER BY dump_id
+            """).decode(String.self) { rows.append("dump " + r) }
+        return rows
+    }
+
+    @Test func replaysAndBatchBoundariesLeaveProfilesIdentical() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let a = TestStack.unique("img"), b = TestStack.unique("img")
+        let topicA = TestStack.unique("merge-a"), topicB = TestStack.unique("merge-b")
+        try producer.createTopics([(topicA, 1), (topicB, 1)])
+        // A: every dump twice (a retrying producer); B: each once. Same content under another name.
+        let requestsA = workload(a).flatMap { [$0, $0] }
+        try await produce(requestsA, to: topicA, producer: producer)
+        try await produce(workload(b), to: topicB, producer: producer)
+
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            let groupA = TestStack.unique("g"), groupB = TestStack.unique("g")
+            try await runMerger(topic: topicA, group: groupA, expected: Int64(requestsA.count), maxBatch: 500, client: client, producer: producer)
+            try await runMerger(topic: topicB, group: groupB, expected: 12, maxBatch: 1, client: client, producer: producer)
+            let first = try await snapshot(a, client: client)
+            let other = try await snapshot(b, client: client)
+            #expect(first.filter { $0.hasPrefix("dump ") }.count == 12)  // duplicates were no-ops
+            #expect(first.contains { $0.hasPrefix("version v1 12 5 ") })
+            // One big batch vs one dump per transaction: the same profile.
+            #expect(first.map { $0.replacingOccurrences(of: a, with: "X") } == other.map { $0.replacingOccurrences(of: b, with: "X") })
+
+            // Replay the whole topic from offset 0 (a new group, a cold cache, other batch sizes): nothing changes.
+            try await runMerger(topic: topicA, group: TestStack.unique("g"), expected: Int64(requestsA.count), maxBatch: 7, client: client, producer: producer)
+            #expect(try await snapshot(a, client: client) == first)
+        }
+    }
+
+    @Test func learnsUntilStableThenReportsAnomalies() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        var requests = workload(image)
+        // After the baseline: an established instance spawns an unknown binary (anomaly), and a
+        // brand-new instance does it during its warm-up (learned, not an anomaly).
+        requests.append(request(image, dump: "\(image)-late", instance: "i1", at: 400, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]))
+        requests.append(request(image, dump: "\(image)-warm", instance: "new", at: 401, children: ["/usr/bin/curl"], files: ["/etc/app.conf"]))
+        try await produce(requests, to: topic, producer: producer)
+        let total = Int64(requests.count)
+
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await runMerger(topic: topic, group: TestStack.unique("g"), expected: total, maxBatch: 5,
+                                client: client, producer: producer)
+            let transitions = try await client.query("""
+                SELECT event_type, to_state, reason FROM state_transitions WHERE profile_key = \(image) ORDER BY at_ns, event_type
+                """).decode((String, String, String).self).reduce(into: []) { $0.append($1) }
+            #expect(transitions.contains { $0.0 == "exec" && $0.1 == "stable" })
+            #expect(transitions.first { $0.0 == "exec" }?.2.hasPrefix("stable: ") == true)
+
+            let anomalies = try await client.query("""
+                SELECT node_key, instance_id, status FROM anomalies WHERE profile_key = \(image)
+                """).decode((String, String, String).self).reduce(into: []) { $0.append($1) }
+            #expect(anomalies.count == 1)
+            #expect(anomalies.first?.0 == "/app > /usr/bin/nc" && anomalies.first?.1 == "i1" && anomalies.first?.2 == "pending")
+            // The anomalous node was not learned; the warm-up one was.
+            let nodes = try await client.query("""
+                SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
+                """).decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+            #expect(nodes == ["/app", "/app > /bin/sh", "/app > /usr/bin/curl"])
+            // Pattern mining collapsed the session files.
+            let files = try await client.query("""
+                SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'file'
+                """).decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+            #expect(files == ["/app | /etc/app.conf", "/app | /tmp/sess-*"])
+
+            // The views say the same.
+            let summary = try await client.query("""
+                SELECT dumps_merged, instances, exec_state, pending_anomalies FROM profile_summary WHERE image_name = \(image)
+                """).decode((Int64, Int64, String, Int64).self).reduce(into: []) { $0.append($1) }
+            #expect(summary.count == 1)
+            #expect(summary.first?.0 == 14 && summary.first?.1 == 6 && summary.first?.2 == "stable" && summary.first?.3 == 1)
+            let history = try await client.query("""
+                SELECT event FROM profile_history WHERE image_name = \(image)
+                """).decode(String.self).reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            #expect(history["dump_merged"] == 14 && history["anomaly"] == 1 && (history["state_stable"] ?? 0) >= 1)
+        }
+        // And the anomaly reached the topic.
+        let events = try await TestStack.collect(Topics.securityAnomalies, count: 1) { $0.keyString == image }
+        let event = try #require(events.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(event.value)) as? [String: Any])
+        #expect(object["lineage"] as? [String] == ["/app", "/usr/bin/nc"])
+        #expect(object["event_type"] as? String == "exec")
+        #expect(object["instance_id"] as? String == "i1")
+    }
+}
