@@ -137,8 +137,11 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                         loaded = try await ProfileStore.loadVersion(profileKey: key.profileKey, imageTag: key.imageTag,
                                                                     miner: model.miner, conn: conn, logger: logger)
                     }
-                    working[key] = loaded ?? VersionState(version: ProfileVersion(profileKey: key.profileKey, imageTag: key.imageTag,
-                                                                                  miner: model.miner))
+                    var state = loaded ?? VersionState(version: ProfileVersion(profileKey: key.profileKey, imageTag: key.imageTag,
+                                                                               miner: model.miner))
+                    // Overrides are re-read once per batch, so a change applies without a restart.
+                    state.overrides = try await ProfileStore.loadOverrides(profileKey: key.profileKey, conn: conn, logger: logger)
+                    working[key] = state
                     touched[key] = .init(state: working[key]!, touched: [], removed: [], instances: [])
                     order.append(key)
                 }
@@ -148,7 +151,8 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 touched[key]!.removed.formUnion(r.outcome.removed)
                 touched[key]!.instances.insert(r.outcome.instance)
                 batch.dumps.append(MergedDumpRow(request: request, sourceTopic: message.topic, sourcePartition: message.partition,
-                                                 sourceOffset: message.offset, newNodes: r.outcome.learned.count))
+                                                 sourceOffset: message.offset, newNodes: r.outcome.learned.count,
+                                                 warmingUp: r.warmingUp))
                 batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
                 batch.anomalies += r.anomalies
             }
@@ -157,7 +161,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 t.state = working[key]!
                 return t
             }
-            let updates = try await ProfileStore.write(batch, group: group, conn: conn, logger: logger)
+            let updates = try await ProfileStore.write(batch, group: group, lifecycle: model.lifecycle, conn: conn, logger: logger)
             let merged = MergedBatch(dumps: batch.dumps, transitions: batch.transitions.map(\.transition),
                                      anomalies: batch.anomalies, updates: updates)
             return (merged, working)

@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views, profileModel, modelViews]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -183,5 +183,23 @@ public enum Migrations {
                a.status || ': ' || a.node_key || ' (instance ' || a.instance_id || ')'
         FROM anomalies a
         """,
+    ])
+
+    static let overridesAndEstimates = Migration(version: 5, name: "per-profile overrides, time-to-stable estimates, warm-up flag", statements: [
+        """
+        CREATE TABLE profile_overrides (
+            profile_key text PRIMARY KEY,
+            max_novelty double precision,
+            min_dumps integer,
+            min_instances integer,
+            min_quiet_seconds bigint,
+            max_learning_seconds bigint,
+            node_cap integer,
+            updated_at timestamptz NOT NULL DEFAULT now())
+        """,
+        "ALTER TABLE profile_event_types ADD COLUMN unseen_estimate double precision NOT NULL DEFAULT 0",
+        "ALTER TABLE profile_event_types ADD COLUMN dumps_to_stable integer",
+        "ALTER TABLE profile_event_types ADD COLUMN eta_seconds bigint",
+        "ALTER TABLE merged_dumps ADD COLUMN warming_up boolean NOT NULL DEFAULT false",
     ])
 }

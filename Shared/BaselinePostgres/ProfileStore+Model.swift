@@ -46,36 +46,52 @@ extension ProfileStore {
         }
         let version = ProfileVersion(profileKey: profileKey, imageTag: imageTag, dumps: dumps, instances: instances,
                                      nodes: nodes, miner: miner)
-        return VersionState(version: version, lifecycle: lifecycle)
+        return VersionState(version: version, lifecycle: lifecycle,
+                            overrides: try await loadOverrides(profileKey: profileKey, conn: conn, logger: logger))
+    }
+
+    /// Per-profile overrides of the lifecycle criteria (none: defaults).
+    public static func loadOverrides(profileKey: String, conn: PostgresConnection, logger: Logger) async throws -> LifecycleOverrides {
+        var o = LifecycleOverrides()
+        for try await (novelty, dumps, instances, quiet, learning, cap) in try await conn.query("""
+            SELECT max_novelty, min_dumps, min_instances, min_quiet_seconds, max_learning_seconds, node_cap
+            FROM profile_overrides WHERE profile_key = \(profileKey)
+            """, logger: logger).decode((Double?, Int32?, Int32?, Int64?, Int64?, Int32?).self) {
+            o = LifecycleOverrides(maxNovelty: novelty, minDumps: dumps.map(Int.init), minInstances: instances.map(Int.init),
+                                   minQuietPeriod: quiet.map { $0 * 1_000_000_000 }, maxLearningPeriod: learning.map { $0 * 1_000_000_000 },
+                                   nodeCap: cap.map(Int.init))
+        }
+        return o
     }
 
     /// Writes a batch's effect and its offsets on `conn` (inside the caller's transaction).
     /// Returns one profile update per version touched.
-    public static func write(_ batch: ProfileBatch, group: String, conn: PostgresConnection,
-                             logger: Logger) async throws -> [ProfileUpdate] {
+    public static func write(_ batch: ProfileBatch, group: String, lifecycle: LifecycleConfiguration = LifecycleConfiguration(),
+                             conn: PostgresConnection, logger: Logger) async throws -> [ProfileUpdate] {
         if !batch.dumps.isEmpty {
             let r = batch.dumps.map(\.request)
             try await conn.query("""
                 INSERT INTO merged_dumps (dump_id, profile_key, image_tag, instance_id, host, service, dump_start, dump_end,
-                                          node_count, new_nodes, source_topic, source_partition, source_offset)
+                                          node_count, new_nodes, source_topic, source_partition, source_offset, warming_up)
                 SELECT dump_id, profile_key, image_tag, instance_id, NULLIF(host, ''), NULLIF(service, ''),
                        CASE WHEN start_ns >= 0 THEN to_timestamp(start_ns / 1e9) END,
                        CASE WHEN end_ns >= 0 THEN to_timestamp(end_ns / 1e9) END,
-                       node_count, new_nodes, source_topic, source_partition, source_offset
+                       node_count, new_nodes, source_topic, source_partition, source_offset, warming_up
                 FROM UNNEST(\(r.map(\.dumpID))::text[], \(r.map(\.profileKey))::text[], \(r.map(\.dump.workload.imageTag))::text[],
                             \(r.map(\.dump.workload.instanceID))::text[], \(r.map { $0.dump.workload.host ?? "" })::text[],
                             \(r.map { $0.dump.workload.service ?? "" })::text[], \(r.map { $0.dump.start ?? -1 })::int8[],
                             \(r.map { $0.dump.end ?? -1 })::int8[], \(r.map { Int32(clamping: $0.dump.nodeCount) })::int4[],
                             \(batch.dumps.map { Int32(clamping: $0.newNodes) })::int4[], \(batch.dumps.map(\.sourceTopic))::text[],
-                            \(batch.dumps.map(\.sourcePartition))::int4[], \(batch.dumps.map(\.sourceOffset))::int8[])
+                            \(batch.dumps.map(\.sourcePartition))::int4[], \(batch.dumps.map(\.sourceOffset))::int8[],
+                            \(batch.dumps.map(\.warmingUp))::bool[])
                      AS t(dump_id, profile_key, image_tag, instance_id, host, service, start_ns, end_ns, node_count, new_nodes,
-                          source_topic, source_partition, source_offset)
+                          source_topic, source_partition, source_offset, warming_up)
                 ON CONFLICT (dump_id) DO NOTHING
                 """, logger: logger)
         }
         var updates: [ProfileUpdate] = []
         for touched in batch.versions {
-            updates.append(try await writeVersion(touched, conn: conn, logger: logger))
+            updates.append(try await writeVersion(touched, lifecycle: lifecycle, conn: conn, logger: logger))
         }
         if !batch.transitions.isEmpty {
             let encoder = JSONEncoder()
@@ -113,7 +129,8 @@ extension ProfileStore {
         return updates
     }
 
-    static func writeVersion(_ touched: ProfileBatch.TouchedVersion, conn: PostgresConnection, logger: Logger) async throws -> ProfileUpdate {
+    static func writeVersion(_ touched: ProfileBatch.TouchedVersion, lifecycle base: LifecycleConfiguration, conn: PostgresConnection,
+                             logger: Logger) async throws -> ProfileUpdate {
         let v = touched.state.version
         let key = v.profileKey, tag = v.imageTag
         let revision = try await conn.query("""
@@ -167,18 +184,30 @@ extension ProfileStore {
         let types = EventType.allCases
         let lifecycles = types.map { touched.state.lifecycle[$0] ?? EventTypeLifecycle(startedAt: 0) }
         let coverage = types.map { v.coverage($0) }
+        let config = touched.state.overrides.applied(to: base)
+        let first = v.instanceList.map(\.firstSeen).min(), last = v.instanceList.map(\.lastSeen).max()
+        let estimates = types.indices.map {
+            StabilityEstimate.estimate(coverage[$0], state: lifecycles[$0].state, config: config, dumps: v.dumps,
+                                       firstDumpAt: first, lastDumpAt: last)
+        }
         try await conn.query("""
             INSERT INTO profile_event_types (profile_key, image_tag, event_type, state, learning_since_ns, last_new_node_ns,
-                                             nodes, q1, q2, incidences, coverage, novelty, commonality)
-            SELECT \(key), \(tag), * FROM UNNEST(
+                                             nodes, q1, q2, incidences, coverage, novelty, commonality, unseen_estimate,
+                                             dumps_to_stable, eta_seconds)
+            SELECT \(key), \(tag), t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, NULLIF(dts, -1), NULLIF(eta, -1) FROM UNNEST(
                 \(types.map(\.rawValue))::text[], \(lifecycles.map(\.state.rawValue))::text[], \(lifecycles.map(\.learningSince))::int8[],
                 \(lifecycles.map(\.lastNewNodeAt))::int8[], \(coverage.map { Int32($0.nodes) })::int4[], \(coverage.map { Int32($0.q1) })::int4[],
                 \(coverage.map { Int32($0.q2) })::int4[], \(coverage.map { Int64($0.incidences) })::int8[], \(coverage.map(\.coverage))::float8[],
-                \(coverage.map(\.novelty))::float8[], \(types.map { v.profileCommonality(type: $0) })::float8[])
+                \(coverage.map(\.novelty))::float8[], \(types.map { v.profileCommonality(type: $0) })::float8[],
+                \(coverage.map(\.unseenEstimate))::float8[], \(estimates.map { Int32(clamping: $0.dumpsToStable ?? -1) })::int4[],
+                \(estimates.map { $0.etaSeconds ?? -1 })::int8[])
+                AS u(t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, dts, eta)
             ON CONFLICT (profile_key, image_tag, event_type) DO UPDATE
             SET state = EXCLUDED.state, learning_since_ns = EXCLUDED.learning_since_ns, last_new_node_ns = EXCLUDED.last_new_node_ns,
                 nodes = EXCLUDED.nodes, q1 = EXCLUDED.q1, q2 = EXCLUDED.q2, incidences = EXCLUDED.incidences,
-                coverage = EXCLUDED.coverage, novelty = EXCLUDED.novelty, commonality = EXCLUDED.commonality, updated_at = now()
+                coverage = EXCLUDED.coverage, novelty = EXCLUDED.novelty, commonality = EXCLUDED.commonality,
+                unseen_estimate = EXCLUDED.unseen_estimate, dumps_to_stable = EXCLUDED.dumps_to_stable,
+                eta_seconds = EXCLUDED.eta_seconds, updated_at = now()
             """, logger: logger)
         let states = Dictionary(uniqueKeysWithValues: touched.state.states.map { ($0.key.rawValue, $0.value.rawValue) })
         return ProfileUpdate(profileKey: key, imageTag: tag, revision: revision, dumpsMerged: Int64(v.dumps),

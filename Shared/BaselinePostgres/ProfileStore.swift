@@ -22,8 +22,11 @@ public struct MergedDumpRow: Sendable {
     public var sourcePartition: Int32
     public var sourceOffset: Int64
     public var newNodes: Int
+    public var warmingUp: Bool
 
-    public init(request: MergeRequest, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, newNodes: Int = 0) {
+    public init(request: MergeRequest, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, newNodes: Int = 0,
+                warmingUp: Bool = false) {
+        self.warmingUp = warmingUp
         self.request = request
         self.sourceTopic = sourceTopic
         self.sourcePartition = sourcePartition

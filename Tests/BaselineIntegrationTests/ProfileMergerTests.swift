@@ -194,4 +194,33 @@ import Testing
         #expect(object["event_type"] as? String == "exec")
         #expect(object["instance_id"] as? String == "i1")
     }
+
+    @Test func perProfileOverridesAndTimeToStableEstimates() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await produce(workload(image), to: topic, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await client.query("INSERT INTO profile_overrides (profile_key, min_dumps) VALUES (\(image), 1000)")
+            try await runMerger(topic: topic, group: TestStack.unique("g"), expected: 12, maxBatch: 4, client: client, producer: producer)
+            let transitions = try await client.query(
+                "SELECT count(*)::int8 FROM state_transitions WHERE profile_key = \(image) AND to_state = 'stable'"
+            ).decode(Int64.self).reduce(into: 0) { $0 += $1 }
+            #expect(transitions == 0)  // the override holds the profile in learning
+            let rows = try await client.query("""
+                SELECT state, dumps_to_stable, eta_seconds FROM profile_event_types WHERE profile_key = \(image) AND event_type = 'exec'
+                """).decode((String, Int32?, Int64?).self).reduce(into: []) { $0.append($1) }
+            #expect(rows.first?.0 == "learning")
+            #expect(rows.first?.1.flatMap { $0 }.map(Int.init) == 988)  // min_dumps (1000) − 12 merged dominates the coverage target
+            #expect((rows.first?.2 ?? 0) > 0)
+            let warm = try await client.query(
+                "SELECT count(*)::int8 FROM merged_dumps WHERE profile_key = \(image) AND warming_up"
+            ).decode(Int64.self).reduce(into: 0) { $0 += $1 }
+            #expect(warm == 5)  // each instance's first dump
+        }
+    }
 }

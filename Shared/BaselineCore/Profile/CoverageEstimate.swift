@@ -19,7 +19,8 @@ public struct CoverageEstimate: Codable, Sendable, Hashable {
 
     /// Ĉ: estimated probability that an activity in the next dump was seen before.
     public var coverage: Double {
-        guard incidences > 0, dumps > 0 else { return 0 }
+        guard dumps > 0 else { return 0 }
+        // No singletons (or nothing at all) after T dumps: nothing novel is being observed.
         if q1 == 0 { return 1 }
         let t = Double(dumps), f1 = Double(q1), f2 = Double(q2), u = Double(incidences)
         if dumps == 1 { return max(0, 1 - f1 / u) }

@@ -13,10 +13,13 @@ public struct ModelConfiguration: Sendable, Hashable {
 public struct VersionState: Sendable, Hashable {
     public var version: ProfileVersion
     public var lifecycle: [EventType: EventTypeLifecycle]
+    public var overrides: LifecycleOverrides
 
-    public init(version: ProfileVersion, lifecycle: [EventType: EventTypeLifecycle] = [:]) {
+    public init(version: ProfileVersion, lifecycle: [EventType: EventTypeLifecycle] = [:],
+                overrides: LifecycleOverrides = LifecycleOverrides()) {
         self.version = version
         self.lifecycle = lifecycle
+        self.overrides = overrides
     }
 
     /// The state of each event type (types never seen are `learning`).
@@ -77,8 +80,9 @@ public enum ProfileMerge {
         let outcome = state.version.merge(request.dump, at: time, frozen: frozen, warmingUp: warmingUp)
         for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
         var transitions: [LifecycleTransition] = []
+        let lifecycleConfig = state.overrides.applied(to: config.lifecycle)
         for type in EventType.allCases {
-            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: time, config: config.lifecycle) {
+            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: time, config: lifecycleConfig) {
                 transitions.append(t)
             }
         }
