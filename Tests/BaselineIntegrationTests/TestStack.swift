@@ -11,7 +11,7 @@ import Testing
 enum TestStack {
     static let env = ProcessInfo.processInfo.environment
     static let brokers = env["BASELINE_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
-    static let databaseURL = env["BASELINE_DATABASE_URL"] ?? "postgres://baseline:baseline@127.0.0.1:55432/baseline"
+    static let databaseURL = env["BASELINE_DATABASE_URL"] ?? "postgres://baseline:baseline@127.0.0.1:55432/baseline_test"
     static let kafka = KafkaConfiguration(brokers: brokers)
     static let logger: Logger = {
         var l = Logger(label: "test")
