@@ -6,6 +6,7 @@ public struct SecuritySignal: Sendable, Hashable {
     /// `evt.name`: exec, open, dns, bind, …
     public var eventName: String
     public var processPath: String?
+    public var pid: Int64?
     public var argv0: String?
     public var args: [String]
     /// Executable paths of the parent chain, nearest first.
@@ -20,13 +21,15 @@ public struct SecuritySignal: Sendable, Hashable {
     /// The workload from the signal's tags (image name/tag, service), when present.
     public var workload: Workload?
 
-    public init(ruleID: String? = nil, eventName: String, processPath: String? = nil, argv0: String? = nil, args: [String] = [],
+    public init(ruleID: String? = nil, eventName: String, processPath: String? = nil, pid: Int64? = nil, argv0: String? = nil,
+                args: [String] = [],
                 ancestorPaths: [String] = [], filePath: String? = nil, dnsName: String? = nil, dnsType: String? = nil,
                 bindIP: String? = nil, bindPort: Int? = nil, bindFamily: String? = nil, containerID: String? = nil,
                 workload: Workload? = nil) {
         self.ruleID = ruleID
         self.eventName = eventName
         self.processPath = processPath
+        self.pid = pid
         self.argv0 = argv0
         self.args = args
         self.ancestorPaths = ancestorPaths
@@ -78,6 +81,7 @@ public struct SecuritySignal: Sendable, Hashable {
             ruleID: agent?["rule_id"] as? String,
             eventName: eventName,
             processPath: executable?["path"] as? String,
+            pid: LenientJSON.int64(process?["pid"]),
             argv0: process?["argv0"] as? String,
             args: (process?["args"] as? [Any])?.compactMap { $0 as? String } ?? [],
             ancestorPaths: ancestors,

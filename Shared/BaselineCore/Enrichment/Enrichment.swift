@@ -1,0 +1,99 @@
+import Foundation
+
+/// Settings of signal enrichment.
+public struct EnrichmentConfiguration: Sendable, Hashable {
+    /// A suggestion needs the node's commonality at or above this.
+    public var suggestionMinCommonality: Double = 0.8
+    /// Event types whose in-profile signals of a stable profile are suppressed without a
+    /// suppression (Datadog does this for exec and dns). Off by default.
+    public var autoSuppress: Set<EventType> = []
+
+    public init() {}
+}
+
+/// The verdict for one signal: the `baseline` context and, maybe, a suggestion.
+public struct EnrichmentResult: Sendable, Hashable {
+    public var context: BaselineContext
+    public var suggestion: SuppressionSuggestion?
+    public var suppression: Suppression?
+}
+
+/// Pure enrichment: given the signal, its workload and the profile version (if any).
+public enum Enrichment {
+    public static func enrich(_ signal: SecuritySignal, workload: Workload?, matcher: ProfileMatcher?,
+                              suppressions: SuppressionIndex, config: EnrichmentConfiguration) -> EnrichmentResult {
+        guard let workload else { return EnrichmentResult(context: .noProfile(workload: nil)) }
+        guard let matcher else { return EnrichmentResult(context: .noProfile(workload: workload)) }
+        let state = matcher.state
+        let v = state.version
+        let name = "\(v.profileKey):\(v.imageTag)"
+        var ctx = BaselineContext(status: .profiled, profileKey: v.profileKey, imageTag: v.imageTag,
+                                  profileState: state.overallState.rawValue, profileCommonality: round4(v.profileCommonality()),
+                                  instances: v.instances, dumpsMerged: v.dumps, explanation: "")
+        guard let activity = SignalActivity(signal: signal) else {
+            ctx.explanation = "\(name) is profiled, but '\(signal.eventName)' events (or this signal's fields) are not modelled by profiles"
+            return EnrichmentResult(context: ctx)
+        }
+        let typeState = state.lifecycle[activity.type]?.state ?? .learning
+        ctx.eventType = activity.type.rawValue
+        ctx.eventTypeState = typeState.rawValue
+        guard let match = matcher.match(activity) else {
+            ctx.anomaly = typeState == .stable
+            ctx.explanation = typeState == .stable
+                ? "not in profile: \(describe(activity)) was never seen for \(name), whose \(activity.type.rawValue) baseline is stable (anomaly)"
+                : "not in profile: \(describe(activity)) was not seen yet for \(name); its \(activity.type.rawValue) baseline is \(typeState.rawValue), so this is no anomaly"
+            return EnrichmentResult(context: ctx)
+        }
+        let (lineage, activityPart) = match.key.parts
+        ctx.inProfile = true
+        ctx.node = .init(id: nodeID(match.key), kind: match.key.type.rawValue, path: activityPart ?? lineage.last ?? "",
+                         lineage: lineage, commonality: round4(match.commonality), instances: match.stats.instances.count,
+                         dumps: match.stats.dumps, firstSeen: match.stats.firstSeen, lastSeen: match.stats.lastSeen)
+        let seen = "seen on \(match.stats.instances.count) of \(v.instances) instances (\(percent(match.commonality))) in \(match.stats.dumps) of \(v.dumps) dumps"
+        ctx.explanation = "in profile: \(describe(activity)) \(seen); \(activity.type.rawValue) baseline is \(typeState.rawValue)"
+
+        var result = EnrichmentResult(context: ctx)
+        if let rule = signal.ruleID, let s = suppressions.find(ruleID: rule, profileKey: v.profileKey, node: match.key) {
+            result.context.suppressed = true
+            result.context.suppressionID = s.id
+            result.context.explanation += "; suppressed by \(s.id)"
+            result.suppression = s
+            return result
+        }
+        guard typeState == .stable else { return result }
+        if config.autoSuppress.contains(activity.type) {
+            result.context.suppressed = true
+            result.context.suppressionID = "auto:\(activity.type.rawValue)"
+            result.context.explanation += "; auto-suppressed (\(activity.type.rawValue) in a stable profile)"
+            return result
+        }
+        if let rule = signal.ruleID, match.commonality >= config.suggestionMinCommonality {
+            let id = SuppressionSuggestion.id(ruleID: rule, profileKey: v.profileKey, node: match.key)
+            result.context.suggestionID = id
+            result.suggestion = SuppressionSuggestion(
+                suggestionID: id, ruleID: rule, profileKey: v.profileKey, imageTag: v.imageTag, eventType: match.key.type,
+                nodeKey: match.key.value, lineage: lineage, activity: activityPart,
+                query: SuppressionSuggestion.query(profileKey: v.profileKey, node: match.key), commonality: round4(match.commonality),
+                instances: match.stats.instances.count, instancesTotal: v.instances, dumps: match.stats.dumps, dumpsMerged: v.dumps,
+                explanation: "rule \(rule) matched known behaviour of the stable profile \(name): \(describe(activity)) \(seen)")
+        }
+        return result
+    }
+
+    static func describe(_ a: SignalActivity) -> String {
+        let process = a.lineage.last ?? "?"
+        switch a.type {
+        case .exec: return "exec of \(process)"
+        case .file: return "\(process) opening \(a.activity ?? "?")"
+        case .dns: return "\(process) resolving \(a.activity ?? "?")"
+        case .network: return "\(process) binding \(a.activity ?? "?")"
+        }
+    }
+
+    static func nodeID(_ key: ProfileNodeKey) -> String {
+        SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-")
+    }
+
+    static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
+    static func percent(_ x: Double) -> String { "\(Int((x * 100).rounded())) %" }
+}
