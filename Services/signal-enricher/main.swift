@@ -1,15 +1,35 @@
 // signal-enricher: security-signals -> + baseline context -> security-signals.enriched
-// (and suppression-suggestions); unparseable -> security-signals.dlq. Wiring only.
+// (+ suppression-suggestions); unparseable -> security-signals.dlq. Wiring only.
+import BaselineCore
 import BaselineKafka
 import BaselinePipeline
+import BaselinePostgres
 import BaselineService
 
 await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) { config, readiness, logger in
+    var enrichment = EnrichmentConfiguration()
+    enrichment.suggestionMinCommonality = try config.double("BASELINE_SUGGESTION_MIN_COMMONALITY", default: 0.8, range: 0...1)
+    var autoSuppress: Set<EventType> = []
+    for name in config.string("BASELINE_AUTO_SUPPRESS", default: "").split(separator: ",") {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard let type = EventType(rawValue: trimmed) else {
+            throw BaselineConfiguration.Invalid(description: "BASELINE_AUTO_SUPPRESS: unknown event type '\(trimmed)' (exec, file, dns, network)")
+        }
+        autoSuppress.insert(type)
+    }
+    enrichment.autoSuppress = autoSuppress
+    let enrichmentConfig = enrichment
+
     let client = config.database.makeClient(logger: logger)
+    let store = SuppressionStore(client: client)
+    let cache = ProfileContextCache(store: store, capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 10_000, range: 1...10_000_000),
+                                    logger: logger)
+    let suppressions = SuppressionState()
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
     try Topology.ensureTopics(config, producer: producer, logger: logger)
-    let enricher = SignalEnricher(logger: logger)
+    let enricher = SignalEnricher(cache: cache, suppressions: suppressions, store: store, config: enrichmentConfig, logger: logger)
     let maxBatch = try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000)
+    let refreshSeconds = try config.int("BASELINE_SUPPRESSION_REFRESH_SECONDS", default: 2, range: 1...3600)
     let stage = PreparedService(
         LazyService {
             let consumer = try KafkaConsumer(
@@ -17,8 +37,10 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
                 groupID: config.string("BASELINE_ENRICHER_GROUP", default: "baseline-signal-enricher"),
                 topics: [Topics.securitySignals], logger: logger)
             return TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
-                                  logger: logger, onStart: { readiness.markReady() }) { enricher.transform($0) }
+                                  logger: logger, onStart: { readiness.markReady() }) { try await enricher.transform($0) }
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
-    return [client, producer, stage]
+    let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)
+    let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
+    return [client, producer, listener, refresher, stage]
 }

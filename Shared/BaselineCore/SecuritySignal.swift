@@ -20,6 +20,8 @@ public struct SecuritySignal: Sendable, Hashable {
     public var containerID: String?
     /// The workload from the signal's tags (image name/tag, service), when present.
     public var workload: Workload?
+    /// Whether the tags named the image tag (else `workload.imageTag` is the default `latest`).
+    public var hasImageTag: Bool = false
 
     public init(ruleID: String? = nil, eventName: String, processPath: String? = nil, pid: Int64? = nil, argv0: String? = nil,
                 args: [String] = [],
@@ -77,7 +79,7 @@ public struct SecuritySignal: Sendable, Hashable {
             tags += profileTags.compactMap { $0 as? String }
         }
         let containerID = (container?["id"] as? String) ?? ((process?["container"] as? [String: Any])?["id"] as? String)
-        return SecuritySignal(
+        var signal = SecuritySignal(
             ruleID: agent?["rule_id"] as? String,
             eventName: eventName,
             processPath: executable?["path"] as? String,
@@ -93,6 +95,8 @@ public struct SecuritySignal: Sendable, Hashable {
             bindFamily: addr?["family"] as? String,
             containerID: containerID,
             workload: WorkloadTags.workload(from: tags, containerID: containerID))
+        signal.hasImageTag = WorkloadTags.values(tags)["image_tag"] != nil
+        return signal
     }
 
     /// The signal's bytes unchanged, with `"baseline": {…}` appended as the last member of the

@@ -1,32 +1,102 @@
 import BaselineCore
 import BaselineKafka
+import BaselinePostgres
 import Foundation
 import Logging
 import Metrics
 
-/// signal-enricher's logic: each signal comes out on `security-signals.enriched` byte-for-byte
-/// unchanged plus a `baseline` object; what cannot be parsed goes to `security-signals.dlq`.
-public struct SignalEnricher: Sendable {
-    let logger: Logger
+/// Active suppressions, known suggestions and hit counts shared by the enricher's tasks.
+public final class SuppressionState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var index = SuppressionIndex()
+    private var hits: [String: Int] = [:]
+    private var knownSuggestions = Set<String>()
 
-    public init(logger: Logger) {
+    public init() {}
+
+    public var current: SuppressionIndex { lock.withLock { index } }
+    public func replace(_ suppressions: [Suppression]) { lock.withLock { index = SuppressionIndex(suppressions) } }
+    public func hit(_ id: String) { lock.withLock { hits[id, default: 0] += 1 } }
+    public func takeHits() -> [String: Int] { lock.withLock { defer { hits = [:] }; return hits } }
+    public func putBackHits(_ h: [String: Int]) { lock.withLock { for (k, v) in h { hits[k, default: 0] += v } } }
+
+    /// True the first time this process sees a suggestion id (bounded memory).
+    public func isNewSuggestion(_ id: String) -> Bool {
+        lock.withLock {
+            if knownSuggestions.count > 100_000 { knownSuggestions.removeAll() }
+            return knownSuggestions.insert(id).inserted
+        }
+    }
+}
+
+/// signal-enricher's logic: each signal comes out on `security-signals.enriched` byte-for-byte
+/// unchanged plus a `baseline` object; a new suppression suggestion goes to
+/// `suppression-suggestions` once per (rule, profile, node); what cannot be parsed goes to
+/// `security-signals.dlq`. Nothing is dropped: suppressed signals are emitted, marked.
+public struct SignalEnricher: Sendable {
+    let cache: ProfileContextCache?
+    let suppressions: SuppressionState
+    let store: SuppressionStore?
+    let config: EnrichmentConfiguration
+    let logger: Logger
+    private let latency = Timer(label: "baseline_signal_latency_seconds", preferredDisplayUnit: .seconds)
+    private let enrichTime = Timer(label: "baseline_signal_enrich_seconds", preferredDisplayUnit: .seconds)
+
+    /// Without a cache (no database) every signal says `no_profile`.
+    public init(cache: ProfileContextCache?, suppressions: SuppressionState = SuppressionState(), store: SuppressionStore? = nil,
+                config: EnrichmentConfiguration = EnrichmentConfiguration(), logger: Logger) {
+        self.cache = cache
+        self.suppressions = suppressions
+        self.store = store
+        self.config = config
         self.logger = logger
     }
 
-    public func transform(_ batch: [KafkaMessage]) -> [KafkaRecord] {
-        batch.map { message in
+    public func transform(_ batch: [KafkaMessage]) async throws -> [KafkaRecord] {
+        var out: [KafkaRecord] = []
+        out.reserveCapacity(batch.count)
+        let index = suppressions.current
+        for message in batch {
+            let started = ContinuousClock.now
             do {
                 let signal = try SecuritySignal.parse(message.value)
-                let context = BaselineContext.noProfile(workload: signal.workload)
-                let value = try SecuritySignal.appendingBaseline(context, to: message.value)
-                Counter(label: "baseline_signals_enriched_total").increment()
-                return KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key, value: value, headers: message.headers)
+                let result = try await enrich(signal, index: index)
+                out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key,
+                                       value: try SecuritySignal.appendingBaseline(result.context, to: message.value),
+                                       headers: message.headers))
+                if let s = result.suppression { suppressions.hit(s.id) }
+                if let suggestion = result.suggestion, suppressions.isNewSuggestion(suggestion.suggestionID),
+                   try await store?.record(suggestion) ?? true {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    out.append(KafkaRecord(topic: Topics.suppressionSuggestions, key: suggestion.suggestionID,
+                                           value: Array(try encoder.encode(suggestion))))
+                    Counter(label: "baseline_suppression_suggestions_total").increment()
+                }
+                Counter(label: "baseline_signals_enriched_total", dimensions: [("status", result.context.status.rawValue)]).increment()
+                if result.context.suppressed { Counter(label: "baseline_signals_suppressed_total").increment() }
+                if result.context.anomaly { Counter(label: "baseline_signals_anomalous_total").increment() }
             } catch let rejection as Rejection {
                 Counter(label: "baseline_signals_rejected_total", dimensions: [("reason", rejection.code)]).increment()
-                return DeadLetter.record(for: message, to: Topics.securitySignalsDLQ, rejection: rejection)
-            } catch {
-                return DeadLetter.record(for: message, to: Topics.securitySignalsDLQ, rejection: Rejection("internal_error", "\(error)"))
+                out.append(DeadLetter.record(for: message, to: Topics.securitySignalsDLQ, rejection: rejection))
+            }
+            enrichTime.recordInterval(since: started)
+            if let ts = message.timestamp {
+                let ms = Int64(Date().timeIntervalSince1970 * 1000) - ts
+                if ms >= 0 { latency.recordNanoseconds(ms * 1_000_000) }
             }
         }
+        return out
+    }
+
+    func enrich(_ signal: SecuritySignal, index: SuppressionIndex) async throws -> EnrichmentResult {
+        guard let cache else {
+            return EnrichmentResult(context: .noProfile(workload: signal.workload))
+        }
+        let workload = try await cache.workload(for: signal)
+        let matcher: ProfileMatcher? = if let workload {
+            try await cache.matcher(profileKey: workload.profileKey, imageTag: workload.imageTag)
+        } else { nil }
+        return Enrichment.enrich(signal, workload: workload, matcher: matcher, suppressions: index, config: config)
     }
 }

@@ -8,8 +8,9 @@ import ServiceLifecycle
 /// output of its batch (including dead letters) was acknowledged by the broker; if producing
 /// fails the stage stops without committing, so a restart re-processes the batch.
 public final class TransformStage: Service, @unchecked Sendable {
-    /// Maps one batch of inputs to the records to produce (outputs and dead letters).
-    public typealias Transform = @Sendable ([KafkaMessage]) async -> [KafkaRecord]
+    /// Maps one batch of inputs to the records to produce (outputs and dead letters). Throwing
+    /// means "cannot decide now" (e.g. the database is down): the batch is retried, not skipped.
+    public typealias Transform = @Sendable ([KafkaMessage]) async throws -> [KafkaRecord]
 
     let name: String
     let consumer: KafkaConsumer
@@ -42,7 +43,7 @@ public final class TransformStage: Service, @unchecked Sendable {
             try await withGracefulShutdownHandler {
                 for try await batch in consumer.batches(maxMessages: maxBatch) {
                     let started = ContinuousClock.now
-                    let records = await transform(batch)
+                    let records = try await transformRetrying(batch)
                     _ = try await producer.sendAll(records)
                     try await consumer.commit(after: batch)
                     inputs.increment(by: batch.count)
@@ -59,6 +60,24 @@ public final class TransformStage: Service, @unchecked Sendable {
         }
         logger.info("\(name) draining: last batch committed, leaving the group")
         await consumer.close()
+    }
+}
+
+extension TransformStage {
+    /// Retries a failing transform with backoff (up to 30 s) until it succeeds or shutdown.
+    func transformRetrying(_ batch: [KafkaMessage]) async throws -> [KafkaRecord] {
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                return try await transform(batch)
+            } catch {
+                if consumer.isStopping || Task.isCancelled { throw error }
+                logger.warning("\(name): batch failed, retrying in \(delay): \(error)")
+                Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
     }
 }
 

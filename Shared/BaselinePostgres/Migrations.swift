@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -201,5 +201,41 @@ public enum Migrations {
         "ALTER TABLE profile_event_types ADD COLUMN dumps_to_stable integer",
         "ALTER TABLE profile_event_types ADD COLUMN eta_seconds bigint",
         "ALTER TABLE merged_dumps ADD COLUMN warming_up boolean NOT NULL DEFAULT false",
+    ])
+
+    static let suppressions = Migration(version: 6, name: "suppression suggestions and suppressions", statements: [
+        """
+        CREATE TABLE suppression_suggestions (
+            suggestion_id text PRIMARY KEY,
+            rule_id text NOT NULL,
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            event_type text NOT NULL,
+            node_key text NOT NULL,
+            query text NOT NULL,
+            evidence jsonb NOT NULL,
+            status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'dismissed')),
+            created_at timestamptz NOT NULL DEFAULT now(),
+            decided_at timestamptz,
+            decided_by text)
+        """,
+        "CREATE INDEX suppression_suggestions_profile ON suppression_suggestions (profile_key, status)",
+        """
+        CREATE TABLE suppressions (
+            suppression_id text PRIMARY KEY,
+            suggestion_id text REFERENCES suppression_suggestions,
+            rule_id text NOT NULL,
+            profile_key text NOT NULL,
+            event_type text NOT NULL,
+            node_key text NOT NULL,
+            query text NOT NULL,
+            created_by text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            active boolean NOT NULL DEFAULT true,
+            hits bigint NOT NULL DEFAULT 0,
+            last_hit_at timestamptz,
+            UNIQUE (rule_id, profile_key, event_type, node_key))
+        """,
+        "CREATE INDEX profile_instances_instance ON profile_instances (instance_id)",
     ])
 }

@@ -23,6 +23,7 @@ public struct BaselineConfiguration: Sendable {
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func fromEnvironment(serviceName: String, defaultHTTPPort: Int,

@@ -25,7 +25,7 @@ import Testing
             let store = ProfileStore(client: client)
             let mergeGroup = TestStack.unique("merger")
             let ingest = DumpIngestor(logger: logger)
-            let enricher = SignalEnricher(logger: logger)
+            let enricher = SignalEnricher(cache: nil, logger: logger)
             let stages: [any Service] = [
                 TransformStage(name: "dump-consumer",
                                consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("dc"),
@@ -39,7 +39,7 @@ import Testing
                 TransformStage(name: "signal-enricher",
                                consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("se"),
                                                            topics: [Topics.securitySignals], logger: logger),
-                               producer: producer, logger: logger) { enricher.transform($0) },
+                               producer: producer, logger: logger) { try await enricher.transform($0) },
             ]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for s in stages { group.addTask { try await s.run() } }

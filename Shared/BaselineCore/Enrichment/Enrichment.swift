@@ -16,6 +16,12 @@ public struct EnrichmentResult: Sendable, Hashable {
     public var context: BaselineContext
     public var suggestion: SuppressionSuggestion?
     public var suppression: Suppression?
+
+    public init(context: BaselineContext, suggestion: SuppressionSuggestion? = nil, suppression: Suppression? = nil) {
+        self.context = context
+        self.suggestion = suggestion
+        self.suppression = suppression
+    }
 }
 
 /// Pure enrichment: given the signal, its workload and the profile version (if any).

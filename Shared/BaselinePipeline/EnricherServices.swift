@@ -1,0 +1,76 @@
+import BaselineCore
+import BaselineKafka
+import BaselinePostgres
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Keeps the enricher's profile cache current: every instance reads all of `profile-updates`
+/// (its own consumer group, from the latest offset) and drops versions with a newer revision.
+public struct ProfileUpdatesListener: Service {
+    let consumer: KafkaConsumer
+    let cache: ProfileContextCache
+    let logger: Logger
+
+    public init(configuration: KafkaConfiguration, cache: ProfileContextCache, logger: Logger) throws {
+        consumer = try KafkaConsumer(configuration: configuration, groupID: "baseline-enricher-cache-\(UUID().uuidString.prefix(8))",
+                                     topics: [Topics.profileUpdates], extraProperties: ["auto.offset.reset": "latest"],
+                                     logger: logger)
+        self.cache = cache
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            let decoder = JSONDecoder()
+            for try await batch in consumer.batches(maxMessages: 1000) {
+                for m in batch {
+                    guard let update = try? decoder.decode(ProfileUpdate.self, from: Data(m.value)) else { continue }
+                    cache.invalidate(profileKey: update.profileKey, imageTag: update.imageTag)
+                }
+            }
+        } onGracefulShutdown: { [consumer] in
+            consumer.requestStop()
+        }
+        await consumer.close()
+    }
+}
+
+/// Reloads active suppressions (accepted through the API) and flushes hit counts, periodically.
+public struct SuppressionRefresher: Service {
+    let store: SuppressionStore
+    let state: SuppressionState
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: SuppressionStore, state: SuppressionState, interval: Duration = .seconds(2), logger: Logger) {
+        self.store = store
+        self.state = state
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// One refresh: new suppressions in, counts out.
+    public func refresh() async {
+        do {
+            state.replace(try await store.active())
+        } catch {
+            logger.warning("cannot reload suppressions: \(error)")
+        }
+        let hits = state.takeHits()
+        do {
+            try await store.addHits(hits)
+        } catch {
+            state.putBackHits(hits)
+            logger.warning("cannot store suppression hits: \(error)")
+        }
+    }
+
+    public func run() async throws {
+        await refresh()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval)
+            await refresh()
+        }
+    }
+}

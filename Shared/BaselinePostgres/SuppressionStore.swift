@@ -1,0 +1,106 @@
+import BaselineCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Suggestions, suppressions and the workload look-ups signal-enricher needs. Accepting a
+/// suggestion is a storage operation here, so the API only has to call it.
+public struct SuppressionStore: Sendable {
+    public let client: PostgresClient
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    /// Records a suggestion; true when it is new (the first signal for this rule, profile and node).
+    public func record(_ s: SuppressionSuggestion) async throws -> Bool {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let evidence = String(decoding: try encoder.encode(s), as: UTF8.self)
+        let rows = try await client.query("""
+            INSERT INTO suppression_suggestions (suggestion_id, rule_id, profile_key, image_tag, event_type, node_key, query, evidence)
+            VALUES (\(s.suggestionID), \(s.ruleID), \(s.profileKey), \(s.imageTag), \(s.eventType.rawValue), \(s.nodeKey),
+                    \(s.query), \(evidence)::jsonb)
+            ON CONFLICT (suggestion_id) DO NOTHING
+            RETURNING suggestion_id
+            """)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    public struct NotFound: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Accepts a suggestion: creates (or returns) the suppression for its rule, profile and node.
+    public func accept(suggestionID: String, by user: String, logger: Logger) async throws -> Suppression {
+        try await client.withTransaction(logger: logger) { conn in
+            var found: (String, String, String, String, String)?
+            for try await row in try await conn.query("""
+                SELECT rule_id, profile_key, event_type, node_key, query FROM suppression_suggestions
+                WHERE suggestion_id = \(suggestionID) FOR UPDATE
+                """, logger: logger).decode((String, String, String, String, String).self) { found = row }
+            guard let (rule, profile, type, node, query) = found, let eventType = EventType(rawValue: type) else {
+                throw NotFound(description: "no suppression suggestion \(suggestionID)")
+            }
+            let id = "sup-" + suggestionID.dropFirst(4)
+            try await conn.query("""
+                INSERT INTO suppressions (suppression_id, suggestion_id, rule_id, profile_key, event_type, node_key, query, created_by)
+                VALUES (\(id), \(suggestionID), \(rule), \(profile), \(type), \(node), \(query), \(user))
+                ON CONFLICT (rule_id, profile_key, event_type, node_key) DO UPDATE SET active = true
+                """, logger: logger)
+            try await conn.query("""
+                UPDATE suppression_suggestions SET status = 'accepted', decided_at = now(), decided_by = \(user)
+                WHERE suggestion_id = \(suggestionID)
+                """, logger: logger)
+            return Suppression(id: id, ruleID: rule, profileKey: profile, nodeKey: ProfileNodeKey(type: eventType, value: node), query: query)
+        }
+    }
+
+    /// Every active suppression.
+    public func active() async throws -> [Suppression] {
+        var result: [Suppression] = []
+        for try await (id, rule, profile, type, node, query) in try await client.query("""
+            SELECT suppression_id, rule_id, profile_key, event_type, node_key, query FROM suppressions WHERE active
+            """).decode((String, String, String, String, String, String).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            result.append(Suppression(id: id, ruleID: rule, profileKey: profile, nodeKey: ProfileNodeKey(type: t, value: node), query: query))
+        }
+        return result
+    }
+
+    /// Adds signal counts to suppressions.
+    public func addHits(_ hits: [String: Int]) async throws {
+        if hits.isEmpty { return }
+        let ids = Array(hits.keys)
+        try await client.query("""
+            UPDATE suppressions s SET hits = s.hits + u.n, last_hit_at = now()
+            FROM UNNEST(\(ids)::text[], \(ids.map { Int64(hits[$0]!) })::int8[]) AS u(id, n)
+            WHERE s.suppression_id = u.id
+            """)
+    }
+
+    /// The workload (profile key, image tag) a container id belongs to, from the instances profile-merger has seen.
+    public func workload(containerID: String) async throws -> (profileKey: String, imageTag: String)? {
+        for try await row in try await client.query("""
+            SELECT i.profile_key, i.image_tag FROM profile_instances i JOIN profile_versions v USING (profile_key, image_tag)
+            WHERE i.instance_id = \(containerID) ORDER BY i.last_seen_ns DESC LIMIT 1
+            """).decode((String, String).self) { return row }
+        return nil
+    }
+
+    /// The most recently updated tag of a profile (for signals that name no image tag).
+    public func latestTag(profileKey: String) async throws -> String? {
+        for try await tag in try await client.query("""
+            SELECT image_tag FROM profile_versions WHERE profile_key = \(profileKey) ORDER BY updated_at DESC LIMIT 1
+            """).decode(String.self) { return tag }
+        return nil
+    }
+
+    /// A version's learned state, or nil when it does not exist.
+    public func loadVersion(profileKey: String, imageTag: String, miner: PatternMiner, logger: Logger) async throws -> VersionState? {
+        try await client.withConnection { conn in
+            try await ProfileStore.loadVersion(profileKey: profileKey, imageTag: imageTag, miner: miner, conn: conn, logger: logger)
+        }
+    }
+}
