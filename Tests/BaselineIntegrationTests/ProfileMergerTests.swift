@@ -10,68 +10,20 @@ import Testing
 /// batch boundaries and replays, the learning model end to end, anomalies, the views.
 @Suite struct ProfileMergerTests {
     let logger = TestStack.logger
+    let fixtures = ProfileFixtures()
     static let second: Int64 = 1_000_000_000
 
     func request(_ image: String, dump id: String, instance: String, at minute: Int64, children: [String] = [],
                  files: [String] = []) -> MergeRequest {
-        let start = 1_764_400_000 * Self.second + minute * 60 * Self.second
-        let dump = ActivityDump(id: id, workload: Workload(imageName: image, imageTag: "v1", containerID: instance),
-                                start: start, end: start + 30 * Self.second,
-                                processes: [ProcessNode(path: "/app", files: files.map { FileAccess(path: $0) },
-                                                        children: children.map { ProcessNode(path: $0) })])
-        return MergeRequest(dumpID: id, sourceFormat: "baseline-json", receivedAt: start, dump: dump)
+        fixtures.request(image, dump: id, instance: instance, at: minute, children: children, files: files)
     }
-
-    /// Instances i0…i4, each dump at a later minute; /tmp/sess-<n> files exercise pattern mining.
-    func workload(_ image: String) -> [MergeRequest] {
-        (0..<12).map { n in
-            request(image, dump: "\(image)-d\(n)", instance: "i\(n % 5)", at: Int64(n) * 20, children: n % 3 == 0 ? ["/bin/sh"] : [],
-                    files: ["/etc/app.conf", "/tmp/sess-\(n)a\(n)"])
-        }
+    func workload(_ image: String) -> [MergeRequest] { fixtures.workload(image) }
+    func produce(_ r: [MergeRequest], to topic: String, producer: KafkaProducer) async throws {
+        try await fixtures.produce(r, to: topic, producer: producer)
     }
-
-    func produce(_ requests: [MergeRequest], to topic: String, producer: KafkaProducer) async throws {
-        let encoder = JSONEncoder()
-        _ = try await producer.sendAll(try requests.map {
-            KafkaRecord(topic: topic, key: $0.profileKey, value: Array(try encoder.encode($0)))
-        })
-    }
-
-    var model: ModelConfiguration {
-        var m = ModelConfiguration()
-        m.lifecycle.minDumps = 8
-        m.lifecycle.minInstances = 3
-        m.lifecycle.maxNovelty = 0.5
-        m.lifecycle.minQuietPeriod = 30 * 60 * Self.second
-        m.warmupPeriod = 60 * Self.second
-        m.miner = PatternMiner(threshold: 4)
-        return m
-    }
-
-    /// Runs a merger on `topic` with `group` until it stored offsets covering `expected` messages.
     func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
                    producer: KafkaProducer) async throws {
-        let store = ProfileStore(client: client)
-        let cache = VersionCache(capacity: 10)
-        let stage = ProfileMergeStage(
-            consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
-                                        onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
-                                        logger: logger),
-            producer: producer, store: store, cache: cache, model: model, consumerGroup: group, maxBatch: maxBatch, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await stage.run() }
-            defer { tasks.cancelAll() }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline {
-                var total: Int64 = 0
-                for try await n in try await client.query(
-                    "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_offsets WHERE consumer_group = \(group)"
-                ).decode(Int64.self) { total = n }
-                if total >= expected { return }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            Issue.record("merger did not reach \(expected) messages in time")
-        }
+        try await fixtures.runMerger(topic: topic, group: group, expected: expected, maxBatch: maxBatch, client: client, producer: producer)
     }
 
     /// Everything stored about a profile, as comparable text (wall-clock columns excluded).
@@ -144,7 +96,7 @@ import Testing
         var requests = workload(image)
         // After the baseline: an established instance spawns an unknown binary (anomaly), and a
         // brand-new instance does it during its warm-up (learned, not an anomaly).
-        requests.append(request(image, dump: "\(image)-late", instance: "i1", at: 400, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]))
+        requests.append(request(image, dump: "\(image)-late", instance: "\(image)-i1", at: 400, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]))
         requests.append(request(image, dump: "\(image)-warm", instance: "new", at: 401, children: ["/usr/bin/curl"], files: ["/etc/app.conf"]))
         try await produce(requests, to: topic, producer: producer)
         let total = Int64(requests.count)
@@ -163,7 +115,7 @@ import Testing
                 SELECT node_key, instance_id, status FROM anomalies WHERE profile_key = \(image)
                 """).decode((String, String, String).self).reduce(into: []) { $0.append($1) }
             #expect(anomalies.count == 1)
-            #expect(anomalies.first?.0 == "/app > /usr/bin/nc" && anomalies.first?.1 == "i1" && anomalies.first?.2 == "pending")
+            #expect(anomalies.first?.0 == "/app > /usr/bin/nc" && anomalies.first?.1 == "\(image)-i1" && anomalies.first?.2 == "pending")
             // The anomalous node was not learned; the warm-up one was.
             let nodes = try await client.query("""
                 SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
@@ -192,7 +144,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(event.value)) as? [String: Any])
         #expect(object["lineage"] as? [String] == ["/app", "/usr/bin/nc"])
         #expect(object["event_type"] as? String == "exec")
-        #expect(object["instance_id"] as? String == "i1")
+        #expect(object["instance_id"] as? String == "\(image)-i1")
     }
 
     @Test func perProfileOverridesAndTimeToStableEstimates() async throws {

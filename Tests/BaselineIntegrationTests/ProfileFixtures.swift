@@ -1,0 +1,76 @@
+import BaselineCore
+import BaselineKafka
+import BaselinePipeline
+import BaselinePostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Builds profiles for integration tests: merge requests for a workload and an in-process merger.
+struct ProfileFixtures {
+    let logger = TestStack.logger
+    static let second: Int64 = 1_000_000_000
+
+    func request(_ image: String, dump id: String, instance: String, at minute: Int64, children: [String] = [],
+                 files: [String] = []) -> MergeRequest {
+        let start = 1_764_400_000 * ProfileFixtures.second + minute * 60 * ProfileFixtures.second
+        let dump = ActivityDump(id: id, workload: Workload(imageName: image, imageTag: "v1", containerID: instance),
+                                start: start, end: start + 30 * ProfileFixtures.second,
+                                processes: [ProcessNode(path: "/app", files: files.map { FileAccess(path: $0) },
+                                                        children: children.map { ProcessNode(path: $0) })])
+        return MergeRequest(dumpID: id, sourceFormat: "baseline-json", receivedAt: start, dump: dump)
+    }
+
+    /// Instances <image>-i0…i4, each dump at a later minute; /tmp/sess-<n> files exercise pattern mining.
+    func workload(_ image: String) -> [MergeRequest] {
+        (0..<12).map { n in
+            request(image, dump: "\(image)-d\(n)", instance: "\(image)-i\(n % 5)", at: Int64(n) * 20, children: n % 3 == 0 ? ["/bin/sh"] : [],
+                    files: ["/etc/app.conf", "/tmp/sess-\(n)a\(n)"])
+        }
+    }
+
+    func produce(_ requests: [MergeRequest], to topic: String, producer: KafkaProducer) async throws {
+        let encoder = JSONEncoder()
+        _ = try await producer.sendAll(try requests.map {
+            KafkaRecord(topic: topic, key: $0.profileKey, value: Array(try encoder.encode($0)))
+        })
+    }
+
+    var model: ModelConfiguration {
+        var m = ModelConfiguration()
+        m.lifecycle.minDumps = 8
+        m.lifecycle.minInstances = 3
+        m.lifecycle.maxNovelty = 0.5
+        m.lifecycle.minQuietPeriod = 30 * 60 * ProfileFixtures.second
+        m.warmupPeriod = 60 * ProfileFixtures.second
+        m.miner = PatternMiner(threshold: 4)
+        return m
+    }
+
+    /// Runs a merger on `topic` with `group` until it stored offsets covering `expected` messages.
+    func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
+                   producer: KafkaProducer) async throws {
+        let store = ProfileStore(client: client)
+        let cache = VersionCache(capacity: 10)
+        let stage = ProfileMergeStage(
+            consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
+                                        onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
+                                        logger: logger),
+            producer: producer, store: store, cache: cache, model: model, consumerGroup: group, maxBatch: maxBatch, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await stage.run() }
+            defer { tasks.cancelAll() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                var total: Int64 = 0
+                for try await n in try await client.query(
+                    "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_offsets WHERE consumer_group = \(group)"
+                ).decode(Int64.self) { total = n }
+                if total >= expected { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("merger did not reach \(expected) messages in time")
+        }
+    }
+
+}

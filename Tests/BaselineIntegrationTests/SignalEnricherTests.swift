@@ -1,0 +1,182 @@
+import BaselineCore
+import BaselineKafka
+import BaselinePipeline
+import BaselinePostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+/// signal-enricher in-process against the real broker and database, with profiles built by the
+/// real merger: suggestions, anomalies, suppressions, fresh context without restart.
+@Suite struct SignalEnricherTests {
+    let logger = TestStack.logger
+    let fixtures = ProfileFixtures()
+
+    struct Running {
+        let input: String
+        let producer: KafkaProducer
+        let marker: String
+
+        func send(_ json: String) async throws {
+            try await producer.send(KafkaRecord(topic: input, key: marker, value: Array(json.utf8)))
+        }
+    }
+
+    /// Runs enricher + profile-updates listener + suppression refresher while `body` runs.
+    func withEnricher(client: PostgresClient, producer: KafkaProducer, _ body: (Running) async throws -> Void) async throws {
+        let input = TestStack.unique("signals")
+        try producer.createTopics([(input, 1)])
+        let store = SuppressionStore(client: client)
+        let cache = ProfileContextCache(store: store, negativeTTL: .milliseconds(100), logger: logger)
+        let suppressions = SuppressionState()
+        let enricher = SignalEnricher(cache: cache, suppressions: suppressions, store: store, logger: logger)
+        let stage = TransformStage(name: "signal-enricher-test",
+                                   consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("se"),
+                                                               topics: [input], logger: logger),
+                                   producer: producer, logger: logger) { try await enricher.transform($0) }
+        let listener = try ProfileUpdatesListener(configuration: TestStack.kafka, cache: cache, logger: logger)
+        let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .milliseconds(200), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await stage.run() }
+            group.addTask { try await listener.run() }
+            group.addTask { try await refresher.run() }
+            defer { group.cancelAll() }
+            try await Task.sleep(for: .seconds(1.2))  // the listener joins its group (latest offsets)
+            try await body(Running(input: input, producer: producer, marker: TestStack.unique("m")))
+        }
+    }
+
+    func exec(_ image: String, rule: String, path: String, parent: String? = nil) -> String {
+        let parentJSON = parent.map { #","parent":{"executable":{"path":"\#($0)"}}"# } ?? ""
+        return #"{"agent":{"rule_id":"\#(rule)"},"evt":{"name":"exec"},"process":{"executable":{"path":"\#(path)"}\#(parentJSON)},"tags":["image_name:\#(image)","image_tag:v1"]}"#
+    }
+
+    func baseline(_ m: KafkaMessage) throws -> [String: Any] {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any])
+        return try #require(object["baseline"] as? [String: Any])
+    }
+
+    func enriched(_ marker: String, count: Int, timeout: Duration = .seconds(15)) async throws -> [[String: Any]] {
+        try await TestStack.collect(Topics.securitySignalsEnriched, count: count, timeout: timeout) { $0.keyString == marker }
+            .map(baseline)
+    }
+
+    func suggestions(_ image: String, atMost count: Int) async throws -> [[String: Any]] {
+        try await TestStack.collect(Topics.suppressionSuggestions, count: count, timeout: .seconds(4)) { m in
+            (try? JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any])?["profile_key"] as? String == image
+        }.compactMap { try JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
+    }
+
+    @Test func stableProfileSuggestionsAnomaliesAndSuppressions() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await fixtures.produce(fixtures.workload(image), to: topic, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 12, maxBatch: 50, client: client, producer: producer)
+            try await withEnricher(client: client, producer: producer) { run in
+                let rule = "rule-\(image)"
+                // Known, common behaviour (every instance runs /app) of a stable profile, twice.
+                try await run.send(exec(image, rule: rule, path: "/app"))
+                try await run.send(exec(image, rule: rule, path: "/app"))
+                // Unknown behaviour.
+                try await run.send(exec(image, rule: rule, path: "/usr/bin/nc", parent: "/app"))
+                let out = try await enriched(run.marker, count: 3)
+                #expect(out.count == 3)
+                #expect(out[0]["in_profile"] as? Bool == true && out[0]["event_type_state"] as? String == "stable")
+                #expect(out[0]["anomaly"] as? Bool == false)
+                #expect((out[0]["node"] as? [String: Any])?["commonality"] as? Double == 1)
+                let suggestionID = try #require(out[0]["suggestion_id"] as? String)
+                #expect(out[1]["suggestion_id"] as? String == suggestionID)
+                #expect(out[2]["in_profile"] as? Bool == false && out[2]["anomaly"] as? Bool == true)
+                #expect(out[2]["suggestion_id"] == nil)
+
+                // Exactly one suggestion for the two matching signals, none for the anomaly.
+                let found = try await suggestions(image, atMost: 2)
+                #expect(found.count == 1)
+                #expect(found.first?["suggestion_id"] as? String == suggestionID)
+                #expect(found.first?["query"] as? String == "@container.image_name:\(image) @process.executable.path:/app")
+
+                // Accepting it (the API's storage operation) suppresses later matching signals.
+                let suppression = try await SuppressionStore(client: client).accept(suggestionID: suggestionID, by: "test", logger: TestStack.logger)
+                try await Task.sleep(for: .milliseconds(600))  // the refresher picks it up
+                try await run.send(exec(image, rule: rule, path: "/app"))
+                let later = try await enriched(run.marker, count: 4)
+                #expect(later.count == 4)
+                #expect(later.last?["suppressed"] as? Bool == true)
+                #expect(later.last?["suppression_id"] as? String == suppression.id)
+                try await Task.sleep(for: .milliseconds(600))  // hits are flushed by the refresher
+                let hits = try await client.query("SELECT hits FROM suppressions WHERE suppression_id = \(suppression.id)")
+                    .decode(Int64.self).reduce(into: 0) { $0 += $1 }
+                #expect(hits == 1)
+            }
+        }
+    }
+
+    @Test func learningProfileGetsNoSuggestionUntilAnUpdateMakesItStable() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        let early = TestStack.unique("merge"), late = TestStack.unique("merge")
+        try producer.createTopics([(early, 1), (late, 1)])
+        let all = fixtures.workload(image)
+        try await fixtures.produce(Array(all.prefix(4)), to: early, producer: producer)
+        try await fixtures.produce(Array(all.dropFirst(4)), to: late, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            let group = TestStack.unique("g")
+            try await fixtures.runMerger(topic: early, group: group, expected: 4, maxBatch: 50, client: client, producer: producer)
+            try await withEnricher(client: client, producer: producer) { run in
+                let rule = "rule-\(image)"
+                try await run.send(exec(image, rule: rule, path: "/app"))
+                let first = try await enriched(run.marker, count: 1)
+                #expect(first.first?["in_profile"] as? Bool == true)
+                #expect(first.first?["event_type_state"] as? String == "learning")
+                #expect(first.first?["suggestion_id"] == nil)
+
+                // More dumps make the profile stable; the merger publishes profile-updates and the
+                // running enricher picks the new state up without a restart.
+                try await fixtures.runMerger(topic: late, group: TestStack.unique("g"), expected: 8, maxBatch: 50, client: client, producer: producer)
+                try await Task.sleep(for: .milliseconds(500))
+                try await run.send(exec(image, rule: rule, path: "/app"))
+                let both = try await enriched(run.marker, count: 2)
+                #expect(both.count == 2)
+                #expect(both.last?["event_type_state"] as? String == "stable")
+                #expect(both.last?["suggestion_id"] is String)
+                #expect(try await suggestions(image, atMost: 1).count == 1)
+            }
+        }
+    }
+
+    @Test func signalsByContainerIDAndMalformedSignals() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await fixtures.produce(fixtures.workload(image), to: topic, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 12, maxBatch: 50, client: client, producer: producer)
+            try await withEnricher(client: client, producer: producer) { run in
+                // No tags: the workload comes from the container id the merger has seen.
+                try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"container":{"id":"\#(image)-i3"}}"#)
+                try await run.send(#"{"evt": {"name": "exec"}, "truncated"#)
+                try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"container":{"id":"never-seen"}}"#)
+                let out = try await enriched(run.marker, count: 2)
+                #expect(out.count == 2)
+                #expect(out.first?["status"] as? String == "profiled")
+                #expect(out.first?["profile_key"] as? String == image && out.first?["in_profile"] as? Bool == true)
+                #expect(out.last?["status"] as? String == "unknown_workload")
+                let dead = try await TestStack.collect(Topics.securitySignalsDLQ, count: 1) { $0.keyString == run.marker }
+                #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "invalid_json")
+            }
+        }
+    }
+}
