@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -237,5 +237,31 @@ public enum Migrations {
             UNIQUE (rule_id, profile_key, event_type, node_key))
         """,
         "CREATE INDEX profile_instances_instance ON profile_instances (instance_id)",
+    ])
+
+    static let openBitsAndMoreTypes = Migration(version: 7, name: "open flags/modes on file nodes; syscall and capability states in profile_summary", statements: [
+        "ALTER TABLE profile_nodes ADD COLUMN open_flags bigint NOT NULL DEFAULT 0",
+        "ALTER TABLE profile_nodes ADD COLUMN open_mode bigint NOT NULL DEFAULT 0",
+        "DROP VIEW profile_summary",
+        """
+        CREATE VIEW profile_summary AS
+        SELECT v.profile_key AS image_name, v.image_tag, v.dumps_merged, v.instances, v.nodes,
+               v.state,
+               max(e.state) FILTER (WHERE e.event_type = 'exec') AS exec_state,
+               max(e.state) FILTER (WHERE e.event_type = 'file') AS file_state,
+               max(e.state) FILTER (WHERE e.event_type = 'dns') AS dns_state,
+               max(e.state) FILTER (WHERE e.event_type = 'network') AS network_state,
+               max(e.state) FILTER (WHERE e.event_type = 'syscall') AS syscall_state,
+               max(e.state) FILTER (WHERE e.event_type = 'capability') AS capability_state,
+               round(v.commonality::numeric, 4) AS commonality,
+               round(min(e.coverage)::numeric, 4) AS min_coverage,
+               (SELECT count(*) FROM anomalies a WHERE a.profile_key = v.profile_key AND a.image_tag = v.image_tag
+                                                   AND a.status = 'pending') AS pending_anomalies,
+               v.first_seen, v.last_seen AS last_updated, p.revision
+        FROM profile_versions v
+        JOIN profiles p USING (profile_key)
+        LEFT JOIN profile_event_types e ON e.profile_key = v.profile_key AND e.image_tag = v.image_tag
+        GROUP BY v.profile_key, v.image_tag, p.revision
+        """,
     ])
 }

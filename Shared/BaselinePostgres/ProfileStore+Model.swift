@@ -28,13 +28,14 @@ extension ProfileStore {
             instances.append(ProfileInstance(id: id, firstSeen: first, lastSeen: last))
         }
         var nodes: [ProfileNodeKey: ProfileNodeStats] = [:]
-        for try await (type, key, count, ordinals, first, last) in try await conn.query("""
-            SELECT event_type, node_key, dumps, instance_ordinals, first_seen_ns, last_seen_ns FROM profile_nodes
+        for try await (type, key, count, ordinals, first, last, flags, mode) in try await conn.query("""
+            SELECT event_type, node_key, dumps, instance_ordinals, first_seen_ns, last_seen_ns, open_flags, open_mode FROM profile_nodes
             WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
-            """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64).self) {
+            """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64, Int64, Int64).self) {
             guard let t = EventType(rawValue: type) else { continue }
-            nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(dumps: Int(count), instances: Set(ordinals),
-                                                                         firstSeen: first, lastSeen: last)
+            nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(
+                dumps: Int(count), instances: Set(ordinals), firstSeen: first, lastSeen: last,
+                open: FileOpenBits(flags: UInt32(truncatingIfNeeded: flags), mode: UInt32(truncatingIfNeeded: mode)))
         }
         var lifecycle: [EventType: EventTypeLifecycle] = [:]
         for try await (type, state, since, lastNew) in try await conn.query("""
@@ -172,13 +173,16 @@ extension ProfileStore {
             let ordinals = stats.map { $0.instances.sorted().map(String.init).joined(separator: ",") }
             try await conn.query("""
                 INSERT INTO profile_nodes (profile_key, image_tag, event_type, node_key, dumps, instances, instance_ordinals,
-                                           first_seen_ns, last_seen_ns)
-                SELECT \(key), \(tag), t, k, d, cardinality(string_to_array(o, ',')::int4[]), string_to_array(o, ',')::int4[], f, l
+                                           first_seen_ns, last_seen_ns, open_flags, open_mode)
+                SELECT \(key), \(tag), t, k, d, cardinality(string_to_array(o, ',')::int4[]), string_to_array(o, ',')::int4[], f, l, fl, m
                 FROM UNNEST(\(keys.map(\.type.rawValue))::text[], \(keys.map(\.value))::text[], \(stats.map { Int32($0.dumps) })::int4[],
-                            \(ordinals)::text[], \(stats.map(\.firstSeen))::int8[], \(stats.map(\.lastSeen))::int8[]) AS u(t, k, d, o, f, l)
+                            \(ordinals)::text[], \(stats.map(\.firstSeen))::int8[], \(stats.map(\.lastSeen))::int8[],
+                            \(stats.map { Int64($0.open.flags) })::int8[], \(stats.map { Int64($0.open.mode) })::int8[])
+                     AS u(t, k, d, o, f, l, fl, m)
                 ON CONFLICT (profile_key, image_tag, event_type, node_key) DO UPDATE
                 SET dumps = EXCLUDED.dumps, instances = EXCLUDED.instances, instance_ordinals = EXCLUDED.instance_ordinals,
-                    first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns
+                    first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns,
+                    open_flags = EXCLUDED.open_flags, open_mode = EXCLUDED.open_mode
                 """, logger: logger)
         }
         let types = EventType.allCases

@@ -70,3 +70,22 @@ import Testing
         #expect(a.merge(next, at: 10) == b.merge(next, at: 10))
     }
 }
+
+@Suite struct NodeKindsTests {
+    @Test func openFlagsAreOredAcrossDumpsAndSyscallsAndCapabilitiesAreNodes() {
+        var v = ProfileVersion(profileKey: "app", imageTag: "1")
+        func dump(_ flags: UInt32, _ mode: UInt32) -> ActivityDump {
+            ActivityDump(workload: Workload(imageName: "app", containerID: "c"), processes: [
+                ProcessNode(path: "/app", files: [FileAccess(path: "/data/db", flags: flags, mode: mode)],
+                            syscalls: ["openat", "read"], capabilities: ["cap_net_bind_service"]),
+            ])
+        }
+        v.merge(dump(0o1, 0o600), at: 1)
+        v.merge(dump(0o100, 0o044), at: 2)
+        let db = ProfileNodeKey.file(lineage: ["/app"], path: "/data/db")
+        #expect(v.nodes[db]?.open == FileOpenBits(flags: 0o101, mode: 0o644))
+        #expect(v.nodes[.syscall(lineage: ["/app"], "read")]?.dumps == 2)
+        #expect(v.nodes[.capability(lineage: ["/app"], "CAP_NET_BIND_SERVICE")] != nil)
+        #expect(v.coverage(.syscall).nodes == 2 && v.coverage(.capability).nodes == 1)
+    }
+}

@@ -93,6 +93,8 @@ public enum Enrichment {
         case .file: return "\(process) opening \(a.activity ?? "?")"
         case .dns: return "\(process) resolving \(a.activity ?? "?")"
         case .network: return "\(process) binding \(a.activity ?? "?")"
+        case .syscall: return "\(process) calling \(a.activity ?? "?")"
+        case .capability: return "\(process) using \(a.activity ?? "?")"
         }
     }
 

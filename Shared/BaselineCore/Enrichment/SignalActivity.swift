@@ -43,6 +43,8 @@ public struct SignalActivity: Sendable, Hashable {
         case .network:
             guard let port = signal.bindPort else { return nil }
             activity = "\(signal.bindFamily ?? "AF_INET") \(signal.bindIP ?? "0.0.0.0"):\(port)/tcp"
+        case .syscall, .capability:
+            return nil
         }
     }
 

@@ -80,7 +80,7 @@ public struct SuppressionSuggestion: Codable, Sendable, Hashable {
             case .dns: q += " @dns.question.name:\(escape(String(activity.split(separator: " ").first ?? "")))"
             case .network:
                 if let port = activity.split(separator: ":").last?.split(separator: "/").first { q += " @bind.addr.port:\(port)" }
-            case .exec: break
+            case .exec, .syscall, .capability: break
             }
         }
         return q

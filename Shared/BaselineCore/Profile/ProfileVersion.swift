@@ -5,12 +5,15 @@ public struct ProfileNodeStats: Codable, Sendable, Hashable {
     public var instances: Set<Int32>
     public var firstSeen: Int64
     public var lastSeen: Int64
+    /// Open flags and modes OR-ed over every dump (file nodes).
+    public var open: FileOpenBits
 
-    public init(dumps: Int, instances: Set<Int32>, firstSeen: Int64, lastSeen: Int64) {
+    public init(dumps: Int, instances: Set<Int32>, firstSeen: Int64, lastSeen: Int64, open: FileOpenBits = FileOpenBits()) {
         self.dumps = dumps
         self.instances = instances
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
+        self.open = open
     }
 }
 
@@ -94,9 +97,11 @@ public struct ProfileVersion: Sendable, Hashable {
         var outcome = VersionMergeOutcome()
         outcome.instance = ordinal(for: dump.workload.instanceID, at: time)
         dumps += 1
-        let keys = Set(ProfileNodeKey.keys(of: dump).map(generalised))
-        for key in keys.sorted(by: { $0.description < $1.description }) {
+        var keys: [ProfileNodeKey: FileOpenBits] = [:]
+        for (key, bits) in ProfileNodeKey.nodes(of: dump) { keys[generalised(key), default: FileOpenBits()].formUnion(bits) }
+        for (key, bits) in keys.sorted(by: { $0.key.description < $1.key.description }) {
             if var stats = nodes[key] {
+                stats.open.formUnion(bits)
                 count(key, stats, sign: -1)
                 stats.dumps += 1
                 stats.instances.insert(outcome.instance)
@@ -108,7 +113,8 @@ public struct ProfileVersion: Sendable, Hashable {
             } else if frozen.contains(key.type) && !warmingUp {
                 outcome.anomalies.append(key)
             } else {
-                learn(key, ProfileNodeStats(dumps: 1, instances: [outcome.instance], firstSeen: time, lastSeen: time), &outcome)
+                learn(key, ProfileNodeStats(dumps: 1, instances: [outcome.instance], firstSeen: time, lastSeen: time, open: bits),
+                      &outcome)
             }
         }
         return outcome
@@ -159,6 +165,7 @@ public struct ProfileVersion: Sendable, Hashable {
             outcome.removed.insert(s)
             outcome.touched.remove(s)
             if var m = merged {
+                m.open.formUnion(stats.open)
                 m.dumps = max(m.dumps, stats.dumps)
                 m.instances.formUnion(stats.instances)
                 m.firstSeen = min(m.firstSeen, stats.firstSeen)
@@ -172,6 +179,7 @@ public struct ProfileVersion: Sendable, Hashable {
         if var existing = nodes[patternKey] {
             count(patternKey, existing, sign: -1)
             existing.dumps = max(existing.dumps, merged!.dumps)
+            existing.open.formUnion(merged!.open)
             existing.instances.formUnion(merged!.instances)
             existing.firstSeen = min(existing.firstSeen, merged!.firstSeen)
             existing.lastSeen = max(existing.lastSeen, merged!.lastSeen)
