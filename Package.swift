@@ -98,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline",
+                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/baseline"

@@ -3,15 +3,17 @@ import ArgumentParser
 import BaselineCore
 import BaselineKafka
 import BaselinePipeline
+import BaselinePostgres
 import Foundation
 import Logging
+import PostgresNIO
 
 @main
 struct BaselineCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Baseline: security profiles for container workloads.",
-        subcommands: [DumpCommand.self, SignalCommand.self, TopicCommand.self])
+        subcommands: [DumpCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self])
 }
 
 struct KafkaOptions: ParsableArguments {
@@ -47,14 +49,17 @@ func readPayloads(_ files: [String]) throws -> [(name: String, bytes: [UInt8])] 
 }
 
 /// Produces files as messages, in chunks, with progress on standard error.
-func send(files: [String], topic: String, kafka: KafkaOptions, headers: (String) -> [KafkaHeader] = { _ in [] }) async throws {
+func send(files: [String], topic: String, kafka: KafkaOptions, key: String? = nil,
+          headers: (String) -> [KafkaHeader] = { _ in [] }) async throws {
     let producer = try KafkaProducer(configuration: try kafka.configuration(), logger: cliLogger)
     defer { producer.close() }
     var sent = 0
     for chunk in stride(from: 0, to: files.count, by: 200) {
         let slice = Array(files[chunk..<min(chunk + 200, files.count)])
         let payloads = try readPayloads(slice)
-        _ = try await producer.sendAll(payloads.map { KafkaRecord(topic: topic, value: $0.bytes, headers: headers($0.name)) })
+        _ = try await producer.sendAll(payloads.map {
+            KafkaRecord(topic: topic, key: key.map { Array($0.utf8) }, value: $0.bytes, headers: headers($0.name))
+        })
         sent += payloads.count
         if files.count > 200 { FileHandle.standardError.write(Data("\rsent \(sent)/\(files.count)".utf8)) }
     }
@@ -70,10 +75,11 @@ struct DumpCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Produce dump files (any accepted format) to activity-dumps.")
         @OptionGroup var kafka: KafkaOptions
         @Option(help: "Topic to produce to.") var topic = Topics.activityDumps
+        @Option(help: "Message key (same key: same partition, so the files keep their order).") var key: String?
         @Argument(help: "Dump files; - reads standard input.") var files: [String]
 
         func run() async throws {
-            try await send(files: files, topic: topic, kafka: kafka)
+            try await send(files: files, topic: topic, kafka: kafka, key: key)
         }
     }
 
@@ -107,10 +113,11 @@ struct SignalCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Produce signal files to security-signals.")
         @OptionGroup var kafka: KafkaOptions
         @Option(help: "Topic to produce to.") var topic = Topics.securitySignals
+        @Option(help: "Message key (kept on the enriched signal).") var key: String?
         @Argument(help: "Signal files (JSON); - reads standard input.") var files: [String]
 
         func run() async throws {
-            try await send(files: files, topic: topic, kafka: kafka)
+            try await send(files: files, topic: topic, kafka: kafka, key: key)
         }
     }
 }
@@ -125,6 +132,7 @@ struct TopicCommand: AsyncParsableCommand {
         @Option(help: "Print at most this many (the last ones).") var limit = 50
         @Option(help: "Print only this top-level JSON field of each message.") var field: String?
         @Option(help: "Stop after this many idle seconds.") var idle = 2.0
+        @Option(help: "Only messages with this key.") var key: String?
 
         func run() async throws {
             let consumer = try KafkaConsumer(configuration: try kafka.configuration(),
@@ -136,7 +144,7 @@ struct TopicCommand: AsyncParsableCommand {
             while true {
                 let batch = try await consumer.poll(maxMessages: 1000, maxWaitMs: 200)
                 if !batch.isEmpty {
-                    messages += batch
+                    messages += batch.filter { key == nil || $0.keyString == key }
                     if messages.count > limit { messages.removeFirst(messages.count - limit) }
                     idleSince = ContinuousClock.now
                 } else if ContinuousClock.now - idleSince > .seconds(idle) && (ContinuousClock.now > joinDeadline || !consumer.assignment.isEmpty) {
@@ -162,6 +170,66 @@ struct TopicCommand: AsyncParsableCommand {
             }
             guard let s = String(validating: value, as: UTF8.self) else { return "<\(value.count) bytes, not UTF-8>" }
             return s.count > 400 ? String(s.prefix(400)) + "…" : s
+        }
+    }
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (default: $BASELINE_DATABASE_URL or the local stack).")
+    var database: String = ProcessInfo.processInfo.environment["BASELINE_DATABASE_URL"]
+        ?? "postgres://baseline:baseline@127.0.0.1:55432/baseline"
+
+    /// Runs `body` with a connected client.
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = try DatabaseConfiguration(url: database).makeClient(logger: cliLogger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await client.run(); return nil }
+            group.addTask { try await body(client) }
+            defer { group.cancelAll() }
+            while let r = try await group.next() { if let r { return r } }
+            throw ValidationError("database client stopped")
+        }
+    }
+}
+
+struct SuggestionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "suggestion", abstract: "Suppression suggestions.",
+                                                    subcommands: [List.self, Accept.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List suppression suggestions.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "open, accepted, dismissed or all.") var status = "open"
+
+        func run() async throws {
+            let status = self.status
+            let rows = try await db.withClient { client in
+                try await client.query("""
+                    SELECT suggestion_id, status, rule_id, profile_key || ':' || image_tag, query,
+                           (evidence->>'commonality')::float8, (evidence->>'instances')::int8, (evidence->>'instances_total')::int8
+                    FROM suppression_suggestions WHERE \(status) = 'all' OR status = \(status) ORDER BY created_at
+                    """).decode((String, String, String, String, String, Double, Int64, Int64).self)
+                    .reduce(into: [(String, String, String, String, String, Double, Int64, Int64)]()) { $0.append($1) }
+            }
+            print("\(rows.count) suggestion(s)")
+            for (id, st, rule, profile, query, c, i, n) in rows {
+                print("\(id) [\(st)] rule \(rule) on \(profile): \(query)  (seen on \(i)/\(n) instances, commonality \(c))")
+            }
+        }
+    }
+
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accept a suggestion: matching signals are marked suppressed.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Who accepts it (recorded).") var by = ProcessInfo.processInfo.environment["USER"] ?? "cli"
+        @Argument(help: "Suggestion id (sug-…).") var id: String
+
+        func run() async throws {
+            let (id, by) = (self.id, self.by)
+            let s = try await db.withClient { client in
+                try await SuppressionStore(client: client).accept(suggestionID: id, by: by, logger: cliLogger)
+            }
+            print("accepted \(id): suppression \(s.id) for rule \(s.ruleID): \(s.query)")
         }
     }
 }

@@ -81,8 +81,10 @@ public enum ProfileMerge {
         for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
         var transitions: [LifecycleTransition] = []
         let lifecycleConfig = state.overrides.applied(to: config.lifecycle)
+        // Evaluate at the version's clock, so a late (older) dump does not turn time back.
+        let now = state.version.clock
         for type in EventType.allCases {
-            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: time, config: lifecycleConfig) {
+            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: now, config: lifecycleConfig) {
                 transitions.append(t)
             }
         }

@@ -54,6 +54,8 @@ public struct ProfileVersion: Sendable, Hashable {
     public private(set) var instanceList: [ProfileInstance] = []
     private var instanceOrdinals: [String: Int32] = [:]
     public private(set) var dumps = 0
+    /// The version's clock: the latest event time merged so far (dumps may arrive out of order).
+    public private(set) var clock: Int64 = .min
     /// Patterned file directories: lineage + dir → shapes that collapsed there.
     public private(set) var patterns: [String: Set<String>] = [:]
     public var miner: PatternMiner
@@ -75,6 +77,7 @@ public struct ProfileVersion: Sendable, Hashable {
         self.dumps = dumps
         instanceList = instances
         for (i, inst) in instances.enumerated() { instanceOrdinals[inst.id] = Int32(i) }
+        clock = instances.map(\.lastSeen).max() ?? .min
         self.nodes = nodes
         for (key, stats) in nodes {
             count(key, stats, sign: 1)
@@ -202,6 +205,7 @@ public struct ProfileVersion: Sendable, Hashable {
     }
 
     private mutating func ordinal(for id: String, at time: Int64) -> Int32 {
+        clock = max(clock, time)
         if let o = instanceOrdinals[id] {
             instanceList[Int(o)].lastSeen = max(instanceList[Int(o)].lastSeen, time)
             instanceList[Int(o)].firstSeen = min(instanceList[Int(o)].firstSeen, time)
