@@ -21,18 +21,13 @@ public struct ProfileUpdatesListener: Service {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            let decoder = JSONDecoder()
-            for try await batch in consumer.batches(maxMessages: 1000) {
-                for m in batch {
-                    guard let update = try? decoder.decode(ProfileUpdate.self, from: Data(m.value)) else { continue }
-                    cache.invalidate(profileKey: update.profileKey, imageTag: update.imageTag)
-                }
+        let decoder = JSONDecoder()
+        try await consumer.runUntilShutdown(maxMessages: 1000, logger: logger) { batch in
+            for m in batch {
+                guard let update = try? decoder.decode(ProfileUpdate.self, from: Data(m.value)) else { continue }
+                cache.invalidate(profileKey: update.profileKey, imageTag: update.imageTag)
             }
-        } onGracefulShutdown: { [consumer] in
-            consumer.requestStop()
         }
-        await consumer.close()
     }
 }
 

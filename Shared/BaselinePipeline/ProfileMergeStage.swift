@@ -64,20 +64,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
 
     public func run() async throws {
         onStart()
-        do {
-            try await withGracefulShutdownHandler {
-                for try await batch in consumer.batches(maxMessages: maxBatch) {
-                    try await process(batch)
-                }
-            } onGracefulShutdown: { [consumer] in
-                consumer.requestStop()
-            }
-        } catch {
-            logger.error("profile merger stopped on error: \(error)")
-            await consumer.close()
-            throw error
-        }
-        await consumer.close()
+        try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { try await process($0) }
     }
 
     public func process(_ batch: [KafkaMessage]) async throws {

@@ -39,27 +39,15 @@ public final class TransformStage: Service, @unchecked Sendable {
 
     public func run() async throws {
         onStart()
-        do {
-            try await withGracefulShutdownHandler {
-                for try await batch in consumer.batches(maxMessages: maxBatch) {
-                    let started = ContinuousClock.now
-                    let records = try await transformRetrying(batch)
-                    _ = try await producer.sendAll(records)
-                    try await consumer.commit(after: batch)
-                    inputs.increment(by: batch.count)
-                    outputs.increment(by: records.count)
-                    batchTimer.recordInterval(since: started)
-                }
-            } onGracefulShutdown: { [consumer] in
-                consumer.requestStop()
-            }
-        } catch {
-            logger.error("\(name) stopped on error: \(error)")
-            await consumer.close()
-            throw error
+        try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { batch in
+            let started = ContinuousClock.now
+            let records = try await transformRetrying(batch)
+            _ = try await producer.sendAll(records)
+            try await consumer.commit(after: batch)
+            inputs.increment(by: batch.count)
+            outputs.increment(by: records.count)
+            batchTimer.recordInterval(since: started)
         }
-        logger.info("\(name) draining: last batch committed, leaving the group")
-        await consumer.close()
     }
 }
 

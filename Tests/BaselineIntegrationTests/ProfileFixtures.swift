@@ -73,4 +73,19 @@ struct ProfileFixtures {
         }
     }
 
+
+    /// Produces `requests` to a fresh topic, merges them with the in-process merger into the test
+    /// database, then runs `body` with the database client.
+    func withMergedProfile(_ requests: [MergeRequest], producer: KafkaProducer,
+                           _ body: @Sendable @escaping (PostgresClient) async throws -> Void) async throws {
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await produce(requests, to: topic, producer: producer)
+        let count = Int64(requests.count)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await runMerger(topic: topic, group: TestStack.unique("g"), expected: count, maxBatch: 50, client: client, producer: producer)
+            try await body(client)
+        }
+    }
 }

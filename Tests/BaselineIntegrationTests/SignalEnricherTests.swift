@@ -72,12 +72,7 @@ import Testing
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
         defer { producer.close() }
         let image = TestStack.unique("img")
-        let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
-        try await fixtures.produce(fixtures.workload(image), to: topic, producer: producer)
-        try await TestStack.withDatabase { client in
-            try await Migrator().migrate(client, logger: TestStack.logger)
-            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 12, maxBatch: 50, client: client, producer: producer)
+        try await fixtures.withMergedProfile(fixtures.workload(image), producer: producer) { client in
             try await withEnricher(client: client, producer: producer) { run in
                 let rule = "rule-\(image)"
                 // Known, common behaviour (every instance runs /app) of a stable profile, twice.
@@ -158,12 +153,7 @@ import Testing
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
         defer { producer.close() }
         let image = TestStack.unique("img")
-        let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
-        try await fixtures.produce(fixtures.workload(image), to: topic, producer: producer)
-        try await TestStack.withDatabase { client in
-            try await Migrator().migrate(client, logger: TestStack.logger)
-            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 12, maxBatch: 50, client: client, producer: producer)
+        try await fixtures.withMergedProfile(fixtures.workload(image), producer: producer) { client in
             try await withEnricher(client: client, producer: producer) { run in
                 // No tags: the workload comes from the container id the merger has seen.
                 try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"container":{"id":"\#(image)-i3"}}"#)
