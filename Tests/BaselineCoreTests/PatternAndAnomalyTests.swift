@@ -89,3 +89,14 @@ import Testing
         #expect(v.coverage(.syscall).nodes == 2 && v.coverage(.capability).nodes == 1)
     }
 }
+
+@Suite struct StringSplittingTests {
+    @Test func nodeKeyPartsSplitOnTheSeparators() {
+        let key = ProfileNodeKey.file(lineage: ["/init", "/usr/bin/a b", "/x"], path: "/tmp/a | b")
+        let (lineage, activity) = key.parts
+        #expect(lineage == ["/init", "/usr/bin/a b", "/x"])
+        #expect(activity == "/tmp/a | b")
+        #expect(ProfileNodeKey.process(lineage: ["/only"]).parts.lineage == ["/only"])
+        #expect(ProfileNodeKey.process(lineage: ["/only"]).parts.activity == nil)
+    }
+}

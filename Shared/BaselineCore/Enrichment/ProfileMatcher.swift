@@ -24,20 +24,28 @@ public struct ProfileMatcher: Sendable {
     public func match(_ activity: SignalActivity) -> Match? {
         let version = state.version
         let exact = activity.key
-        for candidate in [exact, version.generalised(exact)] {
-            if let stats = version.nodes[candidate] {
-                return Match(key: candidate, stats: stats, commonality: version.commonality(of: candidate))
-            }
+        if let stats = version.nodes[exact] {
+            return Match(key: exact, stats: stats, commonality: version.commonality(of: exact))
+        }
+        let pattern = version.generalised(exact)
+        if pattern != exact, let stats = version.nodes[pattern] {
+            return Match(key: pattern, stats: stats, commonality: version.commonality(of: pattern))
         }
         var leaves = [Self.leaf(of: exact)]
         if activity.type == .file, let a = activity.activity {
             let (dir, name) = PatternMiner.split(a)
             leaves.append(Self.leaf(process: activity.lineage.last ?? "", activity: dir + "/" + PatternMiner.shape(of: name), type: .file))
         }
-        let candidates = leaves.flatMap { byLeaf[$0] ?? [] }
-        guard let best = candidates.max(by: { version.commonality(of: $0) < version.commonality(of: $1) }),
-              let stats = version.nodes[best] else { return nil }
-        return Match(key: best, stats: stats, commonality: version.commonality(of: best))
+        var best: Match?
+        for leaf in leaves {
+            for key in byLeaf[leaf] ?? [] {
+                guard let stats = version.nodes[key] else { continue }
+                if best == nil || stats.instances.count > best!.stats.instances.count {
+                    best = Match(key: key, stats: stats, commonality: version.commonality(of: key))
+                }
+            }
+        }
+        return best
     }
 
     static func leaf(of key: ProfileNodeKey) -> String {

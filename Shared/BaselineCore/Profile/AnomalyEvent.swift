@@ -34,10 +34,10 @@ public struct AnomalyEvent: Codable, Sendable, Hashable {
 extension ProfileNodeKey {
     /// The lineage and the activity part of the key.
     public var parts: (lineage: [String], activity: String?) {
-        if let bar = value.range(of: " | ") {
-            return (value[..<bar.lowerBound].components(separatedBy: ProfileNodeKey.lineageSeparator), String(value[bar.upperBound...]))
+        if let bar = value.firstRange(ofASCII: " | ") {
+            return (value[..<bar.lowerBound].split(onASCII: ProfileNodeKey.lineageSeparator), String(value[bar.upperBound...]))
         }
-        return (value.components(separatedBy: ProfileNodeKey.lineageSeparator), nil)
+        return (value.split(onASCII: ProfileNodeKey.lineageSeparator), nil)
     }
 }
 

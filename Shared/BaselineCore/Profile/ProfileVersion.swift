@@ -221,7 +221,7 @@ public struct ProfileVersion: Sendable, Hashable {
     public func ordinal(of id: String) -> Int32? { instanceOrdinals[id] }
 
     static func fileParts(_ key: ProfileNodeKey) -> (dir: String, name: String)? {
-        guard key.type == .file, let bar = key.value.range(of: " | ") else { return nil }
+        guard key.type == .file, let bar = key.value.firstRange(ofASCII: " | ") else { return nil }
         let lineage = key.value[..<bar.lowerBound]
         let (dir, name) = PatternMiner.split(String(key.value[bar.upperBound...]))
         return (lineage + " | " + dir, name)
