@@ -64,6 +64,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
 
     public func run() async throws {
         onStart()
+        await drainAnomalyOutbox()
         try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { try await process($0) }
     }
 
@@ -155,29 +156,46 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         }
     }
 
+    /// Publishes anomalies a previous run committed but did not get to publish (at-least-once:
+    /// consumers may see an anomaly twice and can de-duplicate on `anomaly_id`).
+    func drainAnomalyOutbox() async {
+        do {
+            let pending = try await ProfileStore.unpublishedAnomalies(limit: 10_000, client: store.client)
+            if pending.isEmpty { return }
+            logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
+            try await publish(updates: [], anomalies: pending)
+        } catch {
+            logger.warning("anomaly outbox not drained: \(error)")
+        }
+    }
+
     /// Publishes profile updates and (rate-limited) anomalies after the commit. Anomalies are
-    /// marked published once the broker acknowledged them; PostgreSQL keeps every one.
+    /// marked published once the broker acknowledged them, or rate-limited; PostgreSQL keeps
+    /// every one, and those left unmarked are published at the next start.
     func publish(updates: [ProfileUpdate], anomalies: [Anomaly]) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var records = try updates.map {
             KafkaRecord(topic: Topics.profileUpdates, key: $0.profileKey, value: Array(try encoder.encode($0)))
         }
-        let allowed = anomalies.filter { limiter.allow(instance: $0.instanceID, at: $0.at) }
+        var allowed: [Anomaly] = [], limited: [String] = []
+        for a in anomalies {
+            if limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
+        }
         records += try allowed.map {
             KafkaRecord(topic: Topics.securityAnomalies, key: $0.profileKey, value: Array(try encoder.encode(AnomalyEvent($0))))
         }
-        if records.isEmpty { return }
-        do {
-            _ = try await producer.sendAll(records)
-        } catch {
-            // The effect is committed; caches re-read PostgreSQL and anomalies stay unpublished there.
-            logger.warning("profile updates/anomalies not published: \(error)")
-            return
+        var published: [String] = []
+        if !records.isEmpty {
+            do {
+                _ = try await producer.sendAll(records)
+                published = allowed.map(\.id)
+            } catch {
+                // The effect is committed; caches re-read PostgreSQL and the anomalies stay in the outbox.
+                logger.warning("profile updates/anomalies not published: \(error)")
+            }
         }
-        if !allowed.isEmpty {
-            try await store.client.query("UPDATE anomalies SET published = true WHERE anomaly_id = ANY(\(allowed.map(\.id)))")
-        }
+        try await ProfileStore.markAnomalies(published: published, rateLimited: limited, client: store.client)
     }
 }
 

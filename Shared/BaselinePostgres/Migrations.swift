@@ -1,7 +1,7 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -263,5 +263,10 @@ public enum Migrations {
         LEFT JOIN profile_event_types e ON e.profile_key = v.profile_key AND e.image_tag = v.image_tag
         GROUP BY v.profile_key, v.image_tag, p.revision
         """,
+    ])
+
+    static let anomalyOutbox = Migration(version: 8, name: "anomalies: rate-limited flag (outbox for publication)", statements: [
+        "ALTER TABLE anomalies ADD COLUMN rate_limited boolean NOT NULL DEFAULT false",
+        "CREATE INDEX anomalies_unpublished ON anomalies (recorded_at) WHERE NOT published AND NOT rate_limited",
     ])
 }

@@ -217,4 +217,29 @@ extension ProfileStore {
         return ProfileUpdate(profileKey: key, imageTag: tag, revision: revision, dumpsMerged: Int64(v.dumps),
                              instances: Int64(v.instances), states: states)
     }
+
+    /// Records the outcome of publishing anomalies.
+    public static func markAnomalies(published: [String], rateLimited: [String], client: PostgresClient) async throws {
+        if published.isEmpty && rateLimited.isEmpty { return }
+        try await client.query("""
+            UPDATE anomalies SET published = published OR anomaly_id = ANY(\(published)),
+                                 rate_limited = rate_limited OR anomaly_id = ANY(\(rateLimited))
+            WHERE anomaly_id = ANY(\(published + rateLimited))
+            """)
+    }
+
+    /// Anomalies stored but neither published nor rate-limited (the process stopped between the
+    /// commit and the publication): the outbox to drain at start.
+    public static func unpublishedAnomalies(limit: Int, client: PostgresClient) async throws -> [Anomaly] {
+        var result: [Anomaly] = []
+        for try await (key, tag, type, node, dump, instance, at) in try await client.query("""
+            SELECT profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns FROM anomalies
+            WHERE NOT published AND NOT rate_limited ORDER BY recorded_at LIMIT \(Int64(limit))
+            """).decode((String, String, String, String, String, String, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            result.append(Anomaly(profileKey: key, imageTag: tag, node: ProfileNodeKey(type: t, value: node), dumpID: dump,
+                                  instanceID: instance, at: at))
+        }
+        return result
+    }
 }

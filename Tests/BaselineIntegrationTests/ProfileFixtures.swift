@@ -49,14 +49,15 @@ struct ProfileFixtures {
 
     /// Runs a merger on `topic` with `group` until it stored offsets covering `expected` messages.
     func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
-                   producer: KafkaProducer) async throws {
+                   producer: KafkaProducer, anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter()) async throws {
         let store = ProfileStore(client: client)
         let cache = VersionCache(capacity: 10)
         let stage = ProfileMergeStage(
             consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
                                         onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
                                         logger: logger),
-            producer: producer, store: store, cache: cache, model: model, consumerGroup: group, maxBatch: maxBatch, logger: logger)
+            producer: producer, store: store, cache: cache, model: model, anomalyLimit: anomalyLimit, consumerGroup: group,
+            maxBatch: maxBatch, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await stage.run() }
             defer { tasks.cancelAll() }

@@ -175,4 +175,57 @@ import Testing
             #expect(warm == 5)  // each instance's first dump
         }
     }
+
+    @Test func anomaliesAreRateLimitedPerInstanceAndTheOutboxIsDrainedAtStart() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let image = TestStack.unique("img")
+        var requests = workload(image)
+        for (i, binary) in ["/usr/bin/nc", "/usr/bin/wget", "/usr/bin/socat"].enumerated() {
+            requests.append(request(image, dump: "\(image)-late\(i)", instance: "\(image)-i1", at: 400 + Int64(i) / 2,
+                                    children: [binary], files: ["/etc/app.conf"]))
+        }
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await produce(requests, to: topic, producer: producer)
+        let total = Int64(requests.count)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: total, maxBatch: 50, client: client,
+                                         producer: producer, anomalyLimit: AnomalyRateLimiter(limit: 1, window: 3600 * Self.second))
+            let rows = try await client.query("""
+                SELECT published, rate_limited FROM anomalies WHERE profile_key = \(image)
+                """).decode((Bool, Bool).self).reduce(into: []) { $0.append($1) }
+            #expect(rows.count == 3)  // every anomaly is stored …
+            #expect(rows.filter { $0.0 }.count == 1)  // … one is published in the window …
+            #expect(rows.filter { $0.1 }.count == 2)  // … the others are marked rate-limited
+
+            // An anomaly committed but never published (a crash between commit and publish) goes out at the next start.
+            let orphan = "\(image)|v1|exec:/app > /bin/orphan|\(image)-x"
+            try await client.query("""
+                INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns)
+                VALUES (\(orphan), \(image), 'v1', 'exec', '/app > /bin/orphan', \(image + "-x"), \(image + "-i2"), 1)
+                """)
+            let store = ProfileStore(client: client)
+            let stage = ProfileMergeStage(
+                consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("g"), topics: [topic], logger: logger),
+                producer: producer, store: store, cache: VersionCache(capacity: 1), logger: logger)
+            var published = false
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await stage.run() }
+                defer { group.cancelAll() }
+                let deadline = ContinuousClock.now + .seconds(15)
+                while !published && ContinuousClock.now < deadline {
+                    for try await p in try await client.query("SELECT published FROM anomalies WHERE anomaly_id = \(orphan)")
+                        .decode(Bool.self) { published = p }
+                    if !published { try await Task.sleep(for: .milliseconds(100)) }
+                }
+            }
+            #expect(published)
+        }
+        let events = try await TestStack.collect(Topics.securityAnomalies, count: 2) { $0.keyString == image }
+        #expect(events.count == 2)  // the one allowed by the limit + the orphan
+        #expect(events.contains { String(decoding: $0.value, as: UTF8.self).contains("/bin/orphan") })
+    }
 }

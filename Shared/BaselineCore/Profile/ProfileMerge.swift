@@ -45,6 +45,15 @@ public struct Anomaly: Sendable, Hashable, Codable {
     public var instanceID: String
     public var at: Int64
 
+    public init(profileKey: String, imageTag: String, node: ProfileNodeKey, dumpID: String, instanceID: String, at: Int64) {
+        self.profileKey = profileKey
+        self.imageTag = imageTag
+        self.node = node
+        self.dumpID = dumpID
+        self.instanceID = instanceID
+        self.at = at
+    }
+
     /// Stable id: the same anomaly from a replayed dump has the same id.
     public var id: String { "\(profileKey)|\(imageTag)|\(node)|\(dumpID)" }
 }
