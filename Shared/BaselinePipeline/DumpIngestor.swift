@@ -29,7 +29,7 @@ public struct DumpIngestor: Sendable {
             let request = try decoder.decode(message.value, contentType: message.header(Self.contentTypeHeader)?.stringValue,
                                              receivedAt: receivedAt)
             let value = try JSONEncoder().encode(request)
-            Counter(label: "baseline_dumps_accepted_total", dimensions: [("format", request.sourceFormat)]).increment()
+            CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
             var headers = message.headers.filter { $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader }
             headers.append(KafkaHeader(Self.dumpIDHeader, request.dumpID))
@@ -43,7 +43,7 @@ public struct DumpIngestor: Sendable {
     }
 
     private func reject(_ message: KafkaMessage, _ rejection: Rejection) -> KafkaRecord {
-        Counter(label: "baseline_dumps_rejected_total", dimensions: [("reason", rejection.code)]).increment()
+        CounterCache.shared.increment("baseline_dumps_rejected_total", [("reason", rejection.code)])
         logger.notice("dump rejected", metadata: [
             "code": "\(rejection.code)", "reason": "\(rejection.reason)",
             "source": "\(message.topic)/\(message.partition)/\(message.offset)",

@@ -71,13 +71,13 @@ public struct SignalEnricher: Sendable {
                     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                     out.append(KafkaRecord(topic: Topics.suppressionSuggestions, key: suggestion.suggestionID,
                                            value: Array(try encoder.encode(suggestion))))
-                    Counter(label: "baseline_suppression_suggestions_total").increment()
+                    CounterCache.shared.increment("baseline_suppression_suggestions_total")
                 }
-                Counter(label: "baseline_signals_enriched_total", dimensions: [("status", result.context.status.rawValue)]).increment()
-                if result.context.suppressed { Counter(label: "baseline_signals_suppressed_total").increment() }
-                if result.context.anomaly { Counter(label: "baseline_signals_anomalous_total").increment() }
+                CounterCache.shared.increment("baseline_signals_enriched_total", [("status", result.context.status.rawValue)])
+                if result.context.suppressed { CounterCache.shared.increment("baseline_signals_suppressed_total") }
+                if result.context.anomaly { CounterCache.shared.increment("baseline_signals_anomalous_total") }
             } catch let rejection as Rejection {
-                Counter(label: "baseline_signals_rejected_total", dimensions: [("reason", rejection.code)]).increment()
+                CounterCache.shared.increment("baseline_signals_rejected_total", [("reason", rejection.code)])
                 out.append(DeadLetter.record(for: message, to: Topics.securitySignalsDLQ, rejection: rejection))
             }
             enrichTime.recordInterval(since: started)

@@ -47,15 +47,17 @@ struct ProfileFixtures {
         return m
     }
 
-    /// Runs a merger on `topic` with `group` until it stored offsets covering `expected` messages.
+    /// Runs a merger on `topic` with `group` until it stored (PostgreSQL) and committed (Kafka)
+    /// offsets covering `expected` messages, i.e. its last batch is completely done.
     func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
                    producer: KafkaProducer, anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter()) async throws {
         let store = ProfileStore(client: client)
         let cache = VersionCache(capacity: 10)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
+                                         onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
+                                         logger: logger)
         let stage = ProfileMergeStage(
-            consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
-                                        onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
-                                        logger: logger),
+            consumer: consumer,
             producer: producer, store: store, cache: cache, model: model, anomalyLimit: anomalyLimit, consumerGroup: group,
             maxBatch: maxBatch, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -67,7 +69,13 @@ struct ProfileFixtures {
                 for try await n in try await client.query(
                     "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_offsets WHERE consumer_group = \(group)"
                 ).decode(Int64.self) { total = n }
-                if total >= expected { return }
+                // The Kafka commit comes last in a batch (after publishing and marking anomalies):
+                // waiting for it too means the last batch is completely done.
+                if total >= expected {
+                    let partitions = (0..<8).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+                    let committed = (try? await consumer.committed(partitions))?.values.reduce(0, +) ?? 0
+                    if committed >= expected { return }
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
             Issue.record("merger did not reach \(expected) messages in time")
