@@ -20,6 +20,9 @@ public struct ProfileUpdatesListener: Service {
         self.logger = logger
     }
 
+    /// True once the listener has its partitions (updates published from then on are seen).
+    public var isListening: Bool { !consumer.assignment.isEmpty }
+
     public func run() async throws {
         let decoder = JSONDecoder()
         try await consumer.runUntilShutdown(maxMessages: 1000, logger: logger) { batch in

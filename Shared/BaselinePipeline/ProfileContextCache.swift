@@ -6,11 +6,13 @@ import Logging
 /// Profile versions for enrichment, in memory and bounded: loaded from PostgreSQL on first use,
 /// dropped when `profile-updates` announces a newer revision (so a profile that became stable is
 /// reflected within a poll interval, without restart). Workloads without a profile and container
-/// ids without a workload are cached negatively for `negativeTTL`.
+/// ids without a workload are cached negatively for `negativeTTL`. A loaded version is also
+/// reloaded after `maxAge`, which bounds staleness should an update be missed (e.g. one published
+/// while this instance was still joining the updates topic).
 public final class ProfileContextCache: @unchecked Sendable {
     struct Key: Hashable { var profileKey: String; var imageTag: String }
     private enum Entry {
-        case present(ProfileMatcher, used: UInt64)
+        case present(ProfileMatcher, used: UInt64, loaded: ContinuousClock.Instant)
         case absent(until: ContinuousClock.Instant)
     }
 
@@ -22,12 +24,15 @@ public final class ProfileContextCache: @unchecked Sendable {
     let store: SuppressionStore
     let capacity: Int
     let negativeTTL: Duration
+    let maxAge: Duration
     let logger: Logger
 
-    public init(store: SuppressionStore, capacity: Int = 10_000, negativeTTL: Duration = .seconds(5), logger: Logger) {
+    public init(store: SuppressionStore, capacity: Int = 10_000, negativeTTL: Duration = .seconds(5),
+                maxAge: Duration = .seconds(60), logger: Logger) {
         self.store = store
         self.capacity = max(1, capacity)
         self.negativeTTL = negativeTTL
+        self.maxAge = maxAge
         self.logger = logger
     }
 
@@ -68,9 +73,9 @@ public final class ProfileContextCache: @unchecked Sendable {
         let now = ContinuousClock.now
         let cached: ProfileMatcher?? = lock.withLock {
             switch entries[key] {
-            case .present(let m, _)?:
+            case .present(let m, _, let loaded)? where now - loaded < maxAge:
                 clock += 1
-                entries[key] = .present(m, used: clock)
+                entries[key] = .present(m, used: clock, loaded: loaded)
                 return .some(m)
             case .absent(let until)? where until > now: return .some(nil)
             default: return nil
@@ -81,7 +86,7 @@ public final class ProfileContextCache: @unchecked Sendable {
         let matcher = state.map { ProfileMatcher(state: $0) }
         lock.withLock {
             clock += 1
-            entries[key] = matcher.map { .present($0, used: clock) } ?? .absent(until: now + negativeTTL)
+            entries[key] = matcher.map { .present($0, used: clock, loaded: now) } ?? .absent(until: now + negativeTTL)
             if entries.count > capacity, let oldest = entries.min(by: { usage($0.value) < usage($1.value) })?.key {
                 entries.removeValue(forKey: oldest)
             }
@@ -90,7 +95,7 @@ public final class ProfileContextCache: @unchecked Sendable {
     }
 
     private func usage(_ e: Entry) -> UInt64 {
-        if case .present(_, let used) = e { return used }
+        if case .present(_, let used, _) = e { return used }
         return 0
     }
 
@@ -105,4 +110,12 @@ public final class ProfileContextCache: @unchecked Sendable {
     }
 
     public var count: Int { lock.withLock { entries.count } }
+
+    /// Whether a loaded version is cached (for tests and diagnostics).
+    public func isCached(profileKey: String, imageTag: String) -> Bool {
+        lock.withLock {
+            if case .present? = entries[Key(profileKey: profileKey, imageTag: imageTag)] { return true }
+            return false
+        }
+    }
 }

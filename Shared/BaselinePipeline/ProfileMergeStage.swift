@@ -156,11 +156,12 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         }
     }
 
-    /// Publishes anomalies a previous run committed but did not get to publish (at-least-once:
-    /// consumers may see an anomaly twice and can de-duplicate on `anomaly_id`).
+    /// Publishes anomalies a previous run committed but did not get to publish, once they are a
+    /// minute old (younger ones may be in another instance's hands). At-least-once: consumers may
+    /// see an anomaly twice and can de-duplicate on `anomaly_id`.
     func drainAnomalyOutbox() async {
         do {
-            let pending = try await ProfileStore.unpublishedAnomalies(limit: 10_000, client: store.client)
+            let pending = try await ProfileStore.unpublishedAnomalies(olderThan: 60, limit: 10_000, client: store.client)
             if pending.isEmpty { return }
             logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
             try await publish(updates: [], anomalies: pending)

@@ -228,13 +228,15 @@ extension ProfileStore {
             """)
     }
 
-    /// Anomalies stored but neither published nor rate-limited (the process stopped between the
-    /// commit and the publication): the outbox to drain at start.
-    public static func unpublishedAnomalies(limit: Int, client: PostgresClient) async throws -> [Anomaly] {
+    /// Anomalies stored at least `olderThan` seconds ago but neither published nor rate-limited
+    /// (the process stopped between the commit and the publication): the outbox to drain at
+    /// start. The age bound leaves anomalies another instance is publishing right now alone.
+    public static func unpublishedAnomalies(olderThan seconds: Int, limit: Int, client: PostgresClient) async throws -> [Anomaly] {
         var result: [Anomaly] = []
         for try await (key, tag, type, node, dump, instance, at) in try await client.query("""
             SELECT profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns FROM anomalies
-            WHERE NOT published AND NOT rate_limited ORDER BY recorded_at LIMIT \(Int64(limit))
+            WHERE NOT published AND NOT rate_limited AND recorded_at < now() - make_interval(secs => \(Double(seconds)))
+            ORDER BY recorded_at LIMIT \(Int64(limit))
             """).decode((String, String, String, String, String, String, Int64).self) {
             guard let t = EventType(rawValue: type) else { continue }
             result.append(Anomaly(profileKey: key, imageTag: tag, node: ProfileNodeKey(type: t, value: node), dumpID: dump,

@@ -16,6 +16,18 @@ import Testing
         let input: String
         let producer: KafkaProducer
         let marker: String
+        let cache: ProfileContextCache
+        let suppressions: SuppressionState
+
+        /// Polls `condition` every 50 ms for up to 15 s (the machine may be busy: no fixed sleeps).
+        func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
 
         func send(_ json: String) async throws {
             try await producer.send(KafkaRecord(topic: input, key: marker, value: Array(json.utf8)))
@@ -41,8 +53,12 @@ import Testing
             group.addTask { try await listener.run() }
             group.addTask { try await refresher.run() }
             defer { group.cancelAll() }
-            try await Task.sleep(for: .seconds(1.2))  // the listener joins its group (latest offsets)
-            try await body(Running(input: input, producer: producer, marker: TestStack.unique("m")))
+            // The listener reads from the latest offset: wait until it has joined its group.
+            let joinDeadline = ContinuousClock.now + .seconds(20)
+            while !listener.isListening && ContinuousClock.now < joinDeadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(listener.isListening)
+            try await body(Running(input: input, producer: producer, marker: TestStack.unique("m"), cache: cache,
+                                   suppressions: suppressions))
         }
     }
 
@@ -98,15 +114,20 @@ import Testing
 
                 // Accepting it (the API's storage operation) suppresses later matching signals.
                 let suppression = try await SuppressionStore(client: client).accept(suggestionID: suggestionID, by: "test", logger: TestStack.logger)
-                try await Task.sleep(for: .milliseconds(600))  // the refresher picks it up
+                #expect(try await run.eventually {  // the refresher picks it up
+                    run.suppressions.current.find(ruleID: rule, profileKey: image, node: .process(lineage: ["/app"])) != nil
+                })
                 try await run.send(exec(image, rule: rule, path: "/app"))
                 let later = try await enriched(run.marker, count: 4)
                 #expect(later.count == 4)
                 #expect(later.last?["suppressed"] as? Bool == true)
                 #expect(later.last?["suppression_id"] as? String == suppression.id)
-                try await Task.sleep(for: .milliseconds(600))  // hits are flushed by the refresher
-                let hits = try await client.query("SELECT hits FROM suppressions WHERE suppression_id = \(suppression.id)")
-                    .decode(Int64.self).reduce(into: 0) { $0 += $1 }
+                var hits: Int64 = 0
+                _ = try await run.eventually {  // hits are flushed by the refresher
+                    hits = try await client.query("SELECT hits FROM suppressions WHERE suppression_id = \(suppression.id)")
+                        .decode(Int64.self).reduce(into: 0) { $0 += $1 }
+                    return hits > 0
+                }
                 #expect(hits == 1)
             }
         }
@@ -136,8 +157,9 @@ import Testing
 
                 // More dumps make the profile stable; the merger publishes profile-updates and the
                 // running enricher picks the new state up without a restart.
+                #expect(run.cache.isCached(profileKey: image, imageTag: "v1"))
                 try await fixtures.runMerger(topic: late, group: TestStack.unique("g"), expected: 8, maxBatch: 50, client: client, producer: producer)
-                try await Task.sleep(for: .milliseconds(500))
+                #expect(try await run.eventually { !run.cache.isCached(profileKey: image, imageTag: "v1") })  // dropped on the update
                 try await run.send(exec(image, rule: rule, path: "/app"))
                 let both = try await enriched(run.marker, count: 2)
                 #expect(both.count == 2)
