@@ -2,7 +2,6 @@ import BaselineCore
 import BaselineKafka
 import Foundation
 import Logging
-import Metrics
 
 /// dump-consumer's logic: each `activity-dumps` message becomes either one normalised merge
 /// request on `profile-merge-requests` (keyed by profile, so one partition owns a profile) or

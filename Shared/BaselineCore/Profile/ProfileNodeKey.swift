@@ -59,9 +59,6 @@ public struct ProfileNodeKey: Hashable, Sendable, Codable, CustomStringConvertib
         .init(type: .capability, value: lineage.joined(separator: lineageSeparator) + " | " + name.uppercased())
     }
 
-    /// Every node key a normalised dump contains, each once.
-    public static func keys(of dump: ActivityDump) -> Set<ProfileNodeKey> { Set(nodes(of: dump).keys) }
-
     /// Every node of a dump with its open flags and modes (files only; OR-ed when a path repeats).
     public static func nodes(of dump: ActivityDump) -> [ProfileNodeKey: FileOpenBits] {
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
