@@ -11,7 +11,7 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
     let consumer = try KafkaConsumer(
         configuration: config.kafka,
         groupID: config.string("BASELINE_DUMP_CONSUMER_GROUP", default: "baseline-dump-consumer"),
-        topics: [Topics.activityDumps], logger: logger)
+        topics: [config.string("BASELINE_DUMPS_TOPIC", default: Topics.activityDumps)], logger: logger)
     let limits = DumpLimits(
         maxPayloadBytes: try config.int("BASELINE_DUMP_MAX_PAYLOAD_BYTES", default: 16 << 20, range: 1...(1 << 30)),
         maxDecompressedBytes: try config.int("BASELINE_DUMP_MAX_DECOMPRESSED_BYTES", default: 64 << 20, range: 1...(1 << 31)),
