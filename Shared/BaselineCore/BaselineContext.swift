@@ -48,6 +48,16 @@ public struct BaselineContext: Codable, Sendable, Hashable {
     /// Overall state of the profile version.
     public var profileState: String?
     public var inProfile: Bool
+    /// How the signal's activity was compared: `exact` (the node), `pattern` (a mined file
+    /// pattern), `none` (not in the profile), `no_ancestry` (the signal does not say where its
+    /// process sits in the tree, so it is never matched, suggested or suppressed).
+    public var match: String?
+    /// How the top of the signal's lineage was found: `container` (per-ancestor container ids),
+    /// `runtime` (known container runtimes stripped: the signal gave no container per ancestor),
+    /// `unbounded` (neither: the whole chain).
+    public var lineageBoundary: String?
+    /// The container started less than the warm-up period before the event: never an anomaly.
+    public var warmingUp: Bool?
     public var node: MatchedNode?
     public var profileCommonality: Double?
     public var instances: Int?
@@ -82,7 +92,8 @@ public struct BaselineContext: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case status, profileKey = "profile_key", imageTag = "image_tag", eventType = "event_type",
-             eventTypeState = "event_type_state", profileState = "profile_state", inProfile = "in_profile", node,
+             eventTypeState = "event_type_state", profileState = "profile_state", inProfile = "in_profile", match,
+             lineageBoundary = "lineage_boundary", warmingUp = "warming_up", node,
              profileCommonality = "profile_commonality", instances, dumpsMerged = "dumps_merged", anomaly, suppressed,
              suppressionID = "suppression_id", suggestionID = "suggestion_id", explanation
     }

@@ -7,11 +7,6 @@
 /// 5. identical siblings are merged, and each process's files / DNS / binds / syscalls are de-duplicated
 ///    (open flags and modes of one path OR-ed together).
 public struct DumpNormalizer: Sendable {
-    public static let runtimeBinaries: Set<String> = [
-        "runc", "crun", "containerd-shim", "containerd-shim-runc-v1", "containerd-shim-runc-v2", "conmon",
-        "docker-containerd-shim", "runsc", "runsc-sandbox",
-    ]
-
     let paths = PathNormalizer()
 
     public init() {}
@@ -30,10 +25,8 @@ public struct DumpNormalizer: Sendable {
         return out
     }
 
-    func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
-
     func dropRuntimeRoots(_ node: ProcessNode) -> [ProcessNode] {
-        guard Self.runtimeBinaries.contains(basename(node.path)) else { return [node] }
+        guard ContainerRuntimes.isRuntime(node.path) else { return [node] }
         return node.children.flatMap(dropRuntimeRoots)
     }
 
@@ -60,7 +53,7 @@ public struct DumpNormalizer: Sendable {
         var node = node
         var children: [ProcessNode] = []
         for child in node.children.map(collapseSameBinary) {
-            if child.path == node.path && (!MultiCallBinaries.isMultiCall(node.path) || child.argv0 == node.argv0) {
+            if NodeIdentity.sameProgram((child.path, child.argv0), (node.path, node.argv0)) {
                 node.files += child.files
                 node.dns += child.dns
                 node.binds += child.binds
@@ -86,10 +79,7 @@ public struct DumpNormalizer: Sendable {
     /// Identity of a process node among its siblings (domain rules: path, argv0 for multi-call
     /// binaries such as busybox, args only when the dump differentiates them).
     public static func identity(of node: ProcessNode, differentiateArgs: Bool) -> String {
-        var key = node.path
-        if MultiCallBinaries.isMultiCall(node.path) { key += "\u{0}" + (node.argv0 ?? "") }
-        if differentiateArgs { key += "\u{0}" + node.args.joined(separator: "\u{1}") }
-        return key
+        NodeIdentity.process(path: node.path, argv0: node.argv0, args: node.args, differentiateArgs: differentiateArgs)
     }
 
     func mergeSiblings(_ nodes: [ProcessNode], differentiateArgs: Bool) -> [ProcessNode] {

@@ -1,7 +1,37 @@
 import Foundation
 
+/// One process of a signal's lineage (the signal's own process or an ancestor).
+public struct SignalProcess: Sendable, Hashable {
+    public var path: String
+    public var argv0: String?
+    public var args: [String]
+    public var pid: Int64?
+    /// The container the process ran in; nil when the signal gives none (host processes above the
+    /// workload, or an agent that does not report it).
+    public var containerID: String?
+
+    public init(path: String, argv0: String? = nil, args: [String] = [], pid: Int64? = nil, containerID: String? = nil) {
+        self.path = path
+        self.argv0 = argv0
+        self.args = args
+        self.pid = pid
+        self.containerID = containerID
+    }
+}
+
+/// How much of the process's ancestry a signal carries.
+public enum SignalAncestry: String, Sendable, Hashable {
+    /// `process.ancestors`: the whole chain.
+    case ancestors
+    /// Only `process.parent`: one level, the rest unknown.
+    case parentOnly = "parent_only"
+    /// Neither: the process could be anywhere in the tree.
+    case none
+}
+
 /// The parts of a security signal (Datadog's security event JSON) that enrichment needs.
 public struct SecuritySignal: Sendable, Hashable {
+    public var id: String?
     public var ruleID: String?
     /// `evt.name`: exec, open, dns, bind, …
     public var eventName: String
@@ -9,38 +39,54 @@ public struct SecuritySignal: Sendable, Hashable {
     public var pid: Int64?
     public var argv0: String?
     public var args: [String]
-    /// Executable paths of the parent chain, nearest first.
-    public var ancestorPaths: [String]
+    /// The parent chain, nearest first.
+    public var ancestors: [SignalProcess]
+    public var ancestry: SignalAncestry
     public var filePath: String?
     public var dnsName: String?
     public var dnsType: String?
     public var bindIP: String?
     public var bindPort: Int?
     public var bindFamily: String?
+    public var bindProtocol: String?
     public var containerID: String?
+    /// `container.created_at`, nanoseconds since the epoch.
+    public var containerCreatedAt: Int64?
+    /// When the event happened (`date`), nanoseconds since the epoch.
+    public var date: Int64?
     /// The workload from the signal's tags (image name/tag, service), when present.
     public var workload: Workload?
     /// Whether the tags named the image tag (else `workload.imageTag` is the default `latest`).
     public var hasImageTag: Bool = false
 
+    /// Executable paths of the parent chain, nearest first.
+    public var ancestorPaths: [String] { ancestors.map(\.path) }
+
+    /// The signal's own process as a lineage element.
+    public var process: SignalProcess? {
+        processPath.map { SignalProcess(path: $0, argv0: argv0, args: args, pid: pid, containerID: containerID) }
+    }
+
     public init(ruleID: String? = nil, eventName: String, processPath: String? = nil, pid: Int64? = nil, argv0: String? = nil,
-                args: [String] = [],
-                ancestorPaths: [String] = [], filePath: String? = nil, dnsName: String? = nil, dnsType: String? = nil,
-                bindIP: String? = nil, bindPort: Int? = nil, bindFamily: String? = nil, containerID: String? = nil,
-                workload: Workload? = nil) {
+                args: [String] = [], ancestorPaths: [String] = [], ancestors: [SignalProcess]? = nil,
+                ancestry: SignalAncestry? = nil, filePath: String? = nil, dnsName: String? = nil, dnsType: String? = nil,
+                bindIP: String? = nil, bindPort: Int? = nil, bindFamily: String? = nil, bindProtocol: String? = nil,
+                containerID: String? = nil, workload: Workload? = nil) {
         self.ruleID = ruleID
         self.eventName = eventName
         self.processPath = processPath
         self.pid = pid
         self.argv0 = argv0
         self.args = args
-        self.ancestorPaths = ancestorPaths
+        self.ancestors = ancestors ?? ancestorPaths.map { SignalProcess(path: $0) }
+        self.ancestry = ancestry ?? (self.ancestors.isEmpty ? .none : .ancestors)
         self.filePath = filePath
         self.dnsName = dnsName
         self.dnsType = dnsType
         self.bindIP = bindIP
         self.bindPort = bindPort
         self.bindFamily = bindFamily
+        self.bindProtocol = bindProtocol
         self.containerID = containerID
         self.workload = workload
     }
@@ -64,39 +110,61 @@ public struct SecuritySignal: Sendable, Hashable {
         let agent = root["agent"] as? [String: Any]
         let process = root["process"] as? [String: Any]
         let executable = process?["executable"] as? [String: Any]
-        var ancestors: [String] = []
-        if let list = process?["ancestors"] as? [[String: Any]] {
-            ancestors = list.compactMap { ($0["executable"] as? [String: Any])?["path"] as? String }
-        } else if let parent = (process?["parent"] as? [String: Any]).flatMap({ ($0["executable"] as? [String: Any])?["path"] as? String }) {
+        var ancestors: [SignalProcess] = []
+        var ancestry = SignalAncestry.none
+        if let list = process?["ancestors"] as? [Any] {
+            ancestry = .ancestors
+            ancestors = list.compactMap { ($0 as? [String: Any]).flatMap(signalProcess) }
+        } else if let parent = (process?["parent"] as? [String: Any]).flatMap(signalProcess) {
+            ancestry = .parentOnly
             ancestors = [parent]
         }
         let file = root["file"] as? [String: Any]
         let question = (root["dns"] as? [String: Any])?["question"] as? [String: Any]
-        let addr = (root["bind"] as? [String: Any])?["addr"] as? [String: Any]
+        let bind = root["bind"] as? [String: Any]
+        let addr = bind?["addr"] as? [String: Any]
         let container = root["container"] as? [String: Any]
         var tags = (root["tags"] as? [Any])?.compactMap { $0 as? String } ?? []
         if let profileTags = (root["security_profile"] as? [String: Any])?["tags"] as? [Any] {
             tags += profileTags.compactMap { $0 as? String }
         }
-        let containerID = (container?["id"] as? String) ?? ((process?["container"] as? [String: Any])?["id"] as? String)
+        let containerID = nonEmpty(container?["id"] as? String) ?? containerID(of: process)
         var signal = SecuritySignal(
             ruleID: agent?["rule_id"] as? String,
             eventName: eventName,
             processPath: executable?["path"] as? String,
             pid: LenientJSON.int64(process?["pid"]),
             argv0: process?["argv0"] as? String,
-            args: (process?["args"] as? [Any])?.compactMap { $0 as? String } ?? [],
-            ancestorPaths: ancestors,
+            args: LenientJSON.strings(process?["args"]),
+            ancestors: ancestors,
+            ancestry: ancestry,
             filePath: file?["path"] as? String,
             dnsName: question?["name"] as? String,
-            dnsType: (question?["type"] as? String) ?? (question?["type"] as? Int).map(String.init),
+            dnsType: LenientJSON.string(question?["type"]),
             bindIP: addr?["ip"] as? String,
-            bindPort: (addr?["port"] as? Int) ?? (addr?["port"] as? String).flatMap { Int($0) },
+            bindPort: LenientJSON.int64(addr?["port"]).flatMap { Int(exactly: $0) },
             bindFamily: addr?["family"] as? String,
+            bindProtocol: LenientJSON.string(bind?["protocol"]) ?? LenientJSON.string(addr?["protocol"]),
             containerID: containerID,
             workload: WorkloadTags.workload(from: tags, containerID: containerID))
+        signal.id = LenientJSON.string(root["id"])
         signal.hasImageTag = WorkloadTags.values(tags)["image_tag"] != nil
+        signal.containerCreatedAt = Timestamps.nanoseconds(container?["created_at"])
+        signal.date = Timestamps.nanoseconds(root["date"])
         return signal
+    }
+
+    static func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
+
+    static func containerID(of process: [String: Any]?) -> String? {
+        nonEmpty((process?["container"] as? [String: Any])?["id"] as? String)
+    }
+
+    static func signalProcess(_ p: [String: Any]) -> SignalProcess? {
+        guard let path = (p["executable"] as? [String: Any])?["path"] as? String ?? (p["file"] as? [String: Any])?["path"] as? String,
+              !path.isEmpty else { return nil }
+        return SignalProcess(path: path, argv0: p["argv0"] as? String, args: LenientJSON.strings(p["args"]),
+                             pid: LenientJSON.int64(p["pid"]), containerID: containerID(of: p))
     }
 
     /// The signal's bytes unchanged, with `"baseline": {…}` appended as the last member of the

@@ -10,6 +10,8 @@ public struct Workload: Codable, Hashable, Sendable {
     public var host: String?
     public var cluster: String?
     public var namespace: String?
+    /// When the container started (nanoseconds), where the agent says it: warm-up runs from here.
+    public var containerCreatedAt: Int64?
 
     public init(imageName: String, imageTag: String = "latest", service: String? = nil, containerID: String? = nil,
                 host: String? = nil, cluster: String? = nil, namespace: String? = nil) {
@@ -29,7 +31,8 @@ public struct Workload: Codable, Hashable, Sendable {
     public var instanceID: String { containerID ?? "\(host ?? "unknown-host")/\(service ?? imageName)" }
 
     enum CodingKeys: String, CodingKey {
-        case imageName = "image_name", imageTag = "image_tag", service, containerID = "container_id", host, cluster, namespace
+        case imageName = "image_name", imageTag = "image_tag", service, containerID = "container_id", host, cluster, namespace,
+             containerCreatedAt = "container_created_at"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -42,5 +45,6 @@ public struct Workload: Codable, Hashable, Sendable {
         host = try c.decodeIfPresent(String.self, forKey: .host)
         cluster = try c.decodeIfPresent(String.self, forKey: .cluster)
         namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        containerCreatedAt = try c.decodeIfPresent(Int64.self, forKey: .containerCreatedAt)
     }
 }

@@ -1,7 +1,8 @@
 /// The schema, as ordered migrations. Never edit an applied migration: add a new one.
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
-    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox]
+    public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
+                                           detectionTrust]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -268,5 +269,18 @@ public enum Migrations {
     static let anomalyOutbox = Migration(version: 8, name: "anomalies: rate-limited flag (outbox for publication)", statements: [
         "ALTER TABLE anomalies ADD COLUMN rate_limited boolean NOT NULL DEFAULT false",
         "CREATE INDEX anomalies_unpublished ON anomalies (recorded_at) WHERE NOT published AND NOT rate_limited",
+    ])
+
+    static let detectionTrust = Migration(version: 9, name: "mined patterns flagged, differentiate_args per version, broker first-seen per instance, stable-since per type, clock transitions", statements: [
+        // Patterns stored before this migration stay plain nodes (matched only literally): the old
+        // miner could produce bare `*` patterns, which must not start matching again.
+        "ALTER TABLE profile_nodes ADD COLUMN is_pattern boolean NOT NULL DEFAULT false",
+        "ALTER TABLE profile_versions ADD COLUMN differentiate_args boolean NOT NULL DEFAULT false",
+        "ALTER TABLE profile_instances ADD COLUMN first_received_ns bigint",
+        "ALTER TABLE profile_event_types ADD COLUMN stable_since_ns bigint",
+        "UPDATE profile_event_types SET stable_since_ns = learning_since_ns WHERE state = 'stable'",
+        // Transitions made by the clock sweep belong to no dump.
+        "ALTER TABLE state_transitions ALTER COLUMN dump_id DROP NOT NULL",
+        "ALTER TABLE profile_versions ADD COLUMN last_dump_at timestamptz NOT NULL DEFAULT now()",
     ])
 }

@@ -6,7 +6,7 @@ public struct ProfileBatch: Sendable {
     public var dumps: [MergedDumpRow] = []
     /// Final state of every version the batch touched, with the node keys to write and delete.
     public var versions: [TouchedVersion] = []
-    public var transitions: [(transition: LifecycleTransition, profileKey: String, imageTag: String, dumpID: String)] = []
+    public var transitions: [(transition: LifecycleTransition, profileKey: String, imageTag: String, dumpID: String?)] = []
     public var anomalies: [Anomaly] = []
     public var offsets: [StoredOffset] = []
 
@@ -17,12 +17,16 @@ public struct ProfileBatch: Sendable {
         public var touched: Set<ProfileNodeKey>
         public var removed: Set<ProfileNodeKey>
         public var instances: Set<Int32>
+        /// False when only the clock re-evaluated the version (no dump merged).
+        public var dumpsMerged: Bool
 
-        public init(state: VersionState, touched: Set<ProfileNodeKey>, removed: Set<ProfileNodeKey>, instances: Set<Int32>) {
+        public init(state: VersionState, touched: Set<ProfileNodeKey>, removed: Set<ProfileNodeKey>, instances: Set<Int32>,
+                    dumpsMerged: Bool = true) {
             self.state = state
             self.touched = touched
             self.removed = removed
             self.instances = instances
+            self.dumpsMerged = dumpsMerged
         }
     }
 }

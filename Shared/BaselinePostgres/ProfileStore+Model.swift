@@ -15,38 +15,39 @@ extension ProfileStore {
     /// Loads a version's learned state, or nil when the version does not exist yet.
     public static func loadVersion(profileKey: String, imageTag: String, miner: PatternMiner, conn: PostgresConnection,
                                    logger: Logger) async throws -> VersionState? {
-        var dumps: Int?
-        for try await d in try await conn.query(
-            "SELECT dumps_merged FROM profile_versions WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)",
-            logger: logger).decode(Int64.self) { dumps = Int(d) }
-        guard let dumps else { return nil }
+        var header: (dumps: Int, differentiateArgs: Bool)?
+        for try await (d, args) in try await conn.query(
+            "SELECT dumps_merged, differentiate_args FROM profile_versions WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)",
+            logger: logger).decode((Int64, Bool).self) { header = (Int(d), args) }
+        guard let header else { return nil }
         var instances: [ProfileInstance] = []
-        for try await (id, first, last) in try await conn.query("""
-            SELECT instance_id, first_seen_ns, last_seen_ns FROM profile_instances
+        for try await (id, first, last, received) in try await conn.query("""
+            SELECT instance_id, first_seen_ns, last_seen_ns, first_received_ns FROM profile_instances
             WHERE profile_key = \(profileKey) AND image_tag = \(imageTag) ORDER BY ordinal
-            """, logger: logger).decode((String, Int64, Int64).self) {
-            instances.append(ProfileInstance(id: id, firstSeen: first, lastSeen: last))
+            """, logger: logger).decode((String, Int64, Int64, Int64?).self) {
+            instances.append(ProfileInstance(id: id, firstSeen: first, lastSeen: last, firstReceived: received))
         }
         var nodes: [ProfileNodeKey: ProfileNodeStats] = [:]
-        for try await (type, key, count, ordinals, first, last, flags, mode) in try await conn.query("""
-            SELECT event_type, node_key, dumps, instance_ordinals, first_seen_ns, last_seen_ns, open_flags, open_mode FROM profile_nodes
-            WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
-            """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64, Int64, Int64).self) {
+        for try await (type, key, count, ordinals, first, last, flags, mode, pattern) in try await conn.query("""
+            SELECT event_type, node_key, dumps, instance_ordinals, first_seen_ns, last_seen_ns, open_flags, open_mode, is_pattern
+            FROM profile_nodes WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
+            """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64, Int64, Int64, Bool).self) {
             guard let t = EventType(rawValue: type) else { continue }
             nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(
                 dumps: Int(count), instances: Set(ordinals), firstSeen: first, lastSeen: last,
-                open: FileOpenBits(flags: UInt32(truncatingIfNeeded: flags), mode: UInt32(truncatingIfNeeded: mode)))
+                open: FileOpenBits(flags: UInt32(truncatingIfNeeded: flags), mode: UInt32(truncatingIfNeeded: mode)),
+                isPattern: pattern)
         }
         var lifecycle: [EventType: EventTypeLifecycle] = [:]
-        for try await (type, state, since, lastNew) in try await conn.query("""
-            SELECT event_type, state, learning_since_ns, last_new_node_ns FROM profile_event_types
+        for try await (type, state, since, lastNew, stableSince) in try await conn.query("""
+            SELECT event_type, state, learning_since_ns, last_new_node_ns, stable_since_ns FROM profile_event_types
             WHERE profile_key = \(profileKey) AND image_tag = \(imageTag)
-            """, logger: logger).decode((String, String, Int64, Int64).self) {
+            """, logger: logger).decode((String, String, Int64, Int64, Int64?).self) {
             guard let t = EventType(rawValue: type), let s = LifecycleState(rawValue: state) else { continue }
-            lifecycle[t] = EventTypeLifecycle(state: s, learningSince: since, lastNewNodeAt: lastNew)
+            lifecycle[t] = EventTypeLifecycle(state: s, learningSince: since, lastNewNodeAt: lastNew, stableSince: stableSince)
         }
-        let version = ProfileVersion(profileKey: profileKey, imageTag: imageTag, dumps: dumps, instances: instances,
-                                     nodes: nodes, miner: miner)
+        let version = ProfileVersion(profileKey: profileKey, imageTag: imageTag, dumps: header.dumps, instances: instances,
+                                     nodes: nodes, differentiateArgs: header.differentiateArgs, miner: miner)
         return VersionState(version: version, lifecycle: lifecycle,
                             overrides: try await loadOverrides(profileKey: profileKey, conn: conn, logger: logger))
     }
@@ -101,11 +102,11 @@ extension ProfileStore {
             let evidence = try t.map { String(decoding: try encoder.encode($0.transition.evidence), as: UTF8.self) }
             try await conn.query("""
                 INSERT INTO state_transitions (profile_key, image_tag, event_type, from_state, to_state, at_ns, reason, evidence, dump_id)
-                SELECT k, tag, et, f, tt, a, r, e::jsonb, d
+                SELECT k, tag, et, f, tt, a, r, e::jsonb, NULLIF(d, '')
                 FROM UNNEST(\(t.map(\.profileKey))::text[], \(t.map(\.imageTag))::text[], \(t.map(\.transition.type.rawValue))::text[],
                             \(t.map(\.transition.from.rawValue))::text[], \(t.map(\.transition.to.rawValue))::text[],
                             \(t.map(\.transition.at))::int8[], \(t.map(\.transition.reason))::text[], \(evidence)::text[],
-                            \(t.map(\.dumpID))::text[]) AS u(k, tag, et, f, tt, a, r, e, d)
+                            \(t.map { $0.dumpID ?? "" })::text[]) AS u(k, tag, et, f, tt, a, r, e, d)
                 """, logger: logger)
         }
         if !batch.anomalies.isEmpty {
@@ -141,22 +142,27 @@ extension ProfileStore {
             """, logger: logger).decode(Int64.self).first { _ in true } ?? 0
         let state = touched.state.overallState.rawValue
         try await conn.query("""
-            INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, instances, nodes, commonality, state, first_seen, last_seen)
+            INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, instances, nodes, commonality, state, first_seen, last_seen,
+                                          differentiate_args, last_dump_at)
             VALUES (\(key), \(tag), \(Int64(v.dumps)), \(Int64(v.instances)), \(Int32(clamping: v.nodes.count)),
-                    \(v.profileCommonality()), \(state), now(), now())
+                    \(v.profileCommonality()), \(state), now(), now(), \(v.differentiateArgs), now())
             ON CONFLICT (profile_key, image_tag) DO UPDATE
             SET dumps_merged = EXCLUDED.dumps_merged, instances = EXCLUDED.instances, nodes = EXCLUDED.nodes,
-                commonality = EXCLUDED.commonality, state = EXCLUDED.state, last_seen = now(), updated_at = now()
+                commonality = EXCLUDED.commonality, state = EXCLUDED.state, last_seen = now(), updated_at = now(),
+                differentiate_args = EXCLUDED.differentiate_args,
+                last_dump_at = CASE WHEN \(touched.dumpsMerged) THEN now() ELSE profile_versions.last_dump_at END
             """, logger: logger)
         if !touched.instances.isEmpty {
             let ordinals = touched.instances.sorted()
             let inst = ordinals.map { v.instance($0) }
             try await conn.query("""
-                INSERT INTO profile_instances (profile_key, image_tag, ordinal, instance_id, first_seen_ns, last_seen_ns)
-                SELECT \(key), \(tag), o, i, f, l FROM UNNEST(\(ordinals)::int4[], \(inst.map(\.id))::text[],
-                                                             \(inst.map(\.firstSeen))::int8[], \(inst.map(\.lastSeen))::int8[]) AS u(o, i, f, l)
+                INSERT INTO profile_instances (profile_key, image_tag, ordinal, instance_id, first_seen_ns, last_seen_ns, first_received_ns)
+                SELECT \(key), \(tag), o, i, f, l, NULLIF(r, -1)
+                FROM UNNEST(\(ordinals)::int4[], \(inst.map(\.id))::text[], \(inst.map(\.firstSeen))::int8[], \(inst.map(\.lastSeen))::int8[],
+                            \(inst.map { $0.firstReceived ?? -1 })::int8[]) AS u(o, i, f, l, r)
                 ON CONFLICT (profile_key, image_tag, ordinal) DO UPDATE
-                SET first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns
+                SET first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns,
+                    first_received_ns = EXCLUDED.first_received_ns
                 """, logger: logger)
         }
         if !touched.removed.isEmpty {
@@ -173,16 +179,17 @@ extension ProfileStore {
             let ordinals = stats.map { $0.instances.sorted().map(String.init).joined(separator: ",") }
             try await conn.query("""
                 INSERT INTO profile_nodes (profile_key, image_tag, event_type, node_key, dumps, instances, instance_ordinals,
-                                           first_seen_ns, last_seen_ns, open_flags, open_mode)
-                SELECT \(key), \(tag), t, k, d, cardinality(string_to_array(o, ',')::int4[]), string_to_array(o, ',')::int4[], f, l, fl, m
-                FROM UNNEST(\(keys.map(\.type.rawValue))::text[], \(keys.map(\.value))::text[], \(stats.map { Int32($0.dumps) })::int4[],
+                                           first_seen_ns, last_seen_ns, open_flags, open_mode, is_pattern)
+                SELECT \(key), \(tag), t, k, d, cardinality(string_to_array(o, ',')::int4[]), string_to_array(o, ',')::int4[], f, l, fl, m, p
+                FROM UNNEST(\(keys.map(\.type.rawValue))::text[], \(keys.map(\.value))::text[], \(stats.map { Int32(clamping: $0.dumps) })::int4[],
                             \(ordinals)::text[], \(stats.map(\.firstSeen))::int8[], \(stats.map(\.lastSeen))::int8[],
-                            \(stats.map { Int64($0.open.flags) })::int8[], \(stats.map { Int64($0.open.mode) })::int8[])
-                     AS u(t, k, d, o, f, l, fl, m)
+                            \(stats.map { Int64($0.open.flags) })::int8[], \(stats.map { Int64($0.open.mode) })::int8[],
+                            \(stats.map(\.isPattern))::bool[])
+                     AS u(t, k, d, o, f, l, fl, m, p)
                 ON CONFLICT (profile_key, image_tag, event_type, node_key) DO UPDATE
                 SET dumps = EXCLUDED.dumps, instances = EXCLUDED.instances, instance_ordinals = EXCLUDED.instance_ordinals,
                     first_seen_ns = EXCLUDED.first_seen_ns, last_seen_ns = EXCLUDED.last_seen_ns,
-                    open_flags = EXCLUDED.open_flags, open_mode = EXCLUDED.open_mode
+                    open_flags = EXCLUDED.open_flags, open_mode = EXCLUDED.open_mode, is_pattern = EXCLUDED.is_pattern
                 """, logger: logger)
         }
         let types = EventType.allCases
@@ -197,21 +204,21 @@ extension ProfileStore {
         try await conn.query("""
             INSERT INTO profile_event_types (profile_key, image_tag, event_type, state, learning_since_ns, last_new_node_ns,
                                              nodes, q1, q2, incidences, coverage, novelty, commonality, unseen_estimate,
-                                             dumps_to_stable, eta_seconds)
-            SELECT \(key), \(tag), t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, NULLIF(dts, -1), NULLIF(eta, -1) FROM UNNEST(
+                                             dumps_to_stable, eta_seconds, stable_since_ns)
+            SELECT \(key), \(tag), t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, NULLIF(dts, -1), NULLIF(eta, -1), NULLIF(ss, \(Int64.min)) FROM UNNEST(
                 \(types.map(\.rawValue))::text[], \(lifecycles.map(\.state.rawValue))::text[], \(lifecycles.map(\.learningSince))::int8[],
                 \(lifecycles.map(\.lastNewNodeAt))::int8[], \(coverage.map { Int32($0.nodes) })::int4[], \(coverage.map { Int32($0.q1) })::int4[],
                 \(coverage.map { Int32($0.q2) })::int4[], \(coverage.map { Int64($0.incidences) })::int8[], \(coverage.map(\.coverage))::float8[],
                 \(coverage.map(\.novelty))::float8[], \(types.map { v.profileCommonality(type: $0) })::float8[],
                 \(coverage.map(\.unseenEstimate))::float8[], \(estimates.map { Int32(clamping: $0.dumpsToStable ?? -1) })::int4[],
-                \(estimates.map { $0.etaSeconds ?? -1 })::int8[])
-                AS u(t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, dts, eta)
+                \(estimates.map { $0.etaSeconds ?? -1 })::int8[], \(lifecycles.map { $0.stableSince ?? .min })::int8[])
+                AS u(t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, dts, eta, ss)
             ON CONFLICT (profile_key, image_tag, event_type) DO UPDATE
             SET state = EXCLUDED.state, learning_since_ns = EXCLUDED.learning_since_ns, last_new_node_ns = EXCLUDED.last_new_node_ns,
                 nodes = EXCLUDED.nodes, q1 = EXCLUDED.q1, q2 = EXCLUDED.q2, incidences = EXCLUDED.incidences,
                 coverage = EXCLUDED.coverage, novelty = EXCLUDED.novelty, commonality = EXCLUDED.commonality,
                 unseen_estimate = EXCLUDED.unseen_estimate, dumps_to_stable = EXCLUDED.dumps_to_stable,
-                eta_seconds = EXCLUDED.eta_seconds, updated_at = now()
+                eta_seconds = EXCLUDED.eta_seconds, stable_since_ns = EXCLUDED.stable_since_ns, updated_at = now()
             """, logger: logger)
         let states = Dictionary(uniqueKeysWithValues: touched.state.states.map { ($0.key.rawValue, $0.value.rawValue) })
         return ProfileUpdate(profileKey: key, imageTag: tag, revision: revision, dumpsMerged: Int64(v.dumps),

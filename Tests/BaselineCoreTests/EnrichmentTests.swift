@@ -2,109 +2,241 @@ import BaselineCore
 import Foundation
 import Testing
 
+typealias P = SignalFixture.Proc
+
 @Suite struct EnrichmentTests {
-    /// nginx:1.25 with 4 instances; /bin/sh only on one of them; session files collapsed into a pattern.
-    func state(stable: Bool) -> VersionState {
-        var v = ProfileVersion(profileKey: "nginx", imageTag: "1.25", miner: PatternMiner(threshold: 3))
-        for i in 0..<4 {
-            let dump = ActivityDump(workload: Workload(imageName: "nginx", imageTag: "1.25", containerID: "c\(i)"), processes: [
-                ProcessNode(path: "/usr/sbin/nginx", files: [FileAccess(path: "/etc/nginx/nginx.conf"), FileAccess(path: "/tmp/sess-\(i)x\(i)")],
-                            dns: [DNSRequest(name: "api.example.com")], binds: [SocketBind(port: 80)],
-                            children: i == 0 ? [ProcessNode(path: "/bin/sh")] : []),
-            ])
-            v.merge(dump, at: Int64(i))
-        }
-        var lifecycle: [EventType: EventTypeLifecycle] = [:]
-        for t in EventType.allCases { lifecycle[t] = EventTypeLifecycle(state: stable ? .stable : .learning, learningSince: 0, lastNewNodeAt: 0) }
-        return VersionState(version: v, lifecycle: lifecycle)
+    let config = EnrichmentConfiguration()
+
+    func enrich(_ s: SecuritySignal, _ state: VersionState = NginxProfile.state(), suppressions: SuppressionIndex = SuppressionIndex(),
+                config: EnrichmentConfiguration = EnrichmentConfiguration()) -> EnrichmentResult {
+        Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state), suppressions: suppressions, config: config)
     }
 
-    func signal(_ json: String) throws -> SecuritySignal { try SecuritySignal.parse(Array(json.utf8)) }
-
-    let nginxExec = #"{"agent":{"rule_id":"r1"},"evt":{"name":"exec"},"process":{"executable":{"path":"/usr/sbin/nginx"},"ancestors":[{"executable":{"path":"/usr/bin/containerd-shim-runc-v2"}}]},"tags":["image_name:nginx","image_tag:1.25"]}"#
-
-    @Test func commonBehaviourOfAStableProfileYieldsASuggestion() throws {
-        let s = try signal(nginxExec)
-        let r = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: true)),
-                                  suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(r.context.inProfile && !r.context.anomaly && r.context.eventTypeState == "stable")
-        #expect(r.context.node?.commonality == 1 && r.context.node?.instances == 4)
+    @Test func commonBehaviourOfAStableProfileYieldsASuggestionAsWideAsTheNode() throws {
+        let s = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh])
+        let r = enrich(s)
+        #expect(r.context.inProfile && !r.context.anomaly && r.context.match == "exact" && r.context.lineageBoundary == "container")
+        #expect(r.context.node?.lineage == ["/bin/sh", "/usr/sbin/nginx"] && r.context.node?.commonality == 1)
         let suggestion = try #require(r.suggestion)
-        #expect(suggestion.query == "@container.image_name:nginx @process.executable.path:/usr/sbin/nginx")
-        #expect(suggestion.suggestionID == SuppressionSuggestion.id(ruleID: "r1", profileKey: "nginx", node: .process(lineage: ["/usr/sbin/nginx"])))
-        #expect(r.context.suggestionID == suggestion.suggestionID)
+        #expect(suggestion.query == "@container.image_name:nginx @process.executable.path:/usr/sbin/nginx @process.parent.executable.path:/bin/sh")
+        #expect(suggestion.suggestionID == SuppressionSuggestion.id(ruleID: "r1", profileKey: "nginx",
+                                                                    node: .process(lineage: ["/bin/sh", "/usr/sbin/nginx"])))
+    }
+
+    @Test func theEntrypointMatchesOnlyAsTheWorkloadRoot() throws {
+        let root = try SignalFixture.signal("exec", NginxProfile.sh, ancestors: [])
+        let r = enrich(root)
+        #expect(r.context.inProfile && r.context.node?.lineage == ["/bin/sh"])
+        #expect(r.suggestion?.query == "@container.image_name:nginx @process.executable.path:/bin/sh -@process.parent.container.id:*")
+    }
+
+    // MARK: attack shapes
+
+    @Test func aWebShellUnderTheServerIsAnAnomalyNotTheEntrypoint() throws {
+        let shell = try SignalFixture.signal("exec", P("/bin/sh", pid: 99), ancestors: [NginxProfile.worker, NginxProfile.nginx, NginxProfile.sh])
+        let r = enrich(shell)
+        #expect(!r.context.inProfile && r.context.anomaly && r.context.match == "none")
+        #expect(r.suggestion == nil && !r.context.suppressed)
+        // Even with every suppression the profile could have, nothing applies to it.
+        let all = SuppressionIndex(NginxProfile.state().version.nodes.keys.map {
+            Suppression(id: "s-\($0)", ruleID: "r1", profileKey: "nginx", nodeKey: $0, query: "")
+        })
+        #expect(!enrich(shell, suppressions: all).context.suppressed)
+    }
+
+    @Test func anEscapeThroughAKnownHelperIsAnAnomaly() throws {
+        // awk ran under nginx on one instance, but never spawned anything.
+        let awk = P("/usr/bin/awk", pid: 40)
+        #expect(enrich(try SignalFixture.signal("exec", awk, ancestors: [NginxProfile.nginx, NginxProfile.sh])).context.inProfile)
+        let escape = try SignalFixture.signal("exec", P("/bin/sh", pid: 41), ancestors: [awk, NginxProfile.nginx, NginxProfile.sh])
+        let r = enrich(escape)
+        #expect(!r.context.inProfile && r.context.anomaly && r.suggestion == nil)
+    }
+
+    @Test func anotherAppletOfAKnownMultiCallBinaryIsAnAnomaly() throws {
+        let shell = P("/bin/busybox", argv0: "sh", pid: 30)
+        let wget = try SignalFixture.signal("exec", P("/bin/busybox", argv0: "/bin/wget", pid: 31), ancestors: [shell, NginxProfile.sh])
+        let known = enrich(wget)
+        #expect(known.context.inProfile && known.context.node?.lineage == ["/bin/sh", "/bin/busybox[sh]", "/bin/busybox[wget]"])
+        #expect(known.suggestion?.query.contains("@process.argv0:wget") == true)
+        #expect(known.suggestion?.query.contains("@process.parent.argv0:sh") == true)
+        let nc = try SignalFixture.signal("exec", P("/bin/busybox", argv0: "nc", pid: 32), ancestors: [shell, NginxProfile.sh])
+        let suppressWget = SuppressionIndex([Suppression(id: "s1", ruleID: "r1", profileKey: "nginx",
+                                                         nodeKey: try #require(known.context.node.map { _ in
+                                                             ProfileNodeKey.process(lineage: ["/bin/sh", "/bin/busybox[sh]", "/bin/busybox[wget]"]) }),
+                                                         query: "")])
+        #expect(enrich(wget, suppressions: suppressWget).context.suppressed)
+        let r = enrich(nc, suppressions: suppressWget)
+        #expect(!r.context.inProfile && r.context.anomaly && !r.context.suppressed && r.suggestion == nil)
+    }
+
+    @Test func knownActivityUnderAnUnknownParentIsAnAnomaly() throws {
+        let python = P("/usr/bin/python3", pid: 50)
+        let strayNginx = P("/usr/sbin/nginx", pid: 51)
+        for extra in [SignalFixture.file("/etc/nginx/nginx.conf"), SignalFixture.dns("api.example.com"), SignalFixture.bind(port: 80)] {
+            let event = extra["file"] != nil ? "open" : extra["dns"] != nil ? "dns" : "bind"
+            let usual = try SignalFixture.signal(event, NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: extra)
+            #expect(enrich(usual).context.inProfile, "\(event) by nginx under the entrypoint is known")
+            let stray = try SignalFixture.signal(event, strayNginx, ancestors: [python, NginxProfile.sh], extra: extra)
+            let r = enrich(stray)
+            #expect(!r.context.inProfile && r.context.anomaly && r.suggestion == nil, "\(event) under python must not match")
+        }
+    }
+
+    @Test func aKnownFileOpenedByAnUnknownProcessIsAnAnomaly() throws {
+        let cat = try SignalFixture.signal("open", P("/usr/bin/cat", pid: 60), ancestors: [NginxProfile.nginx, NginxProfile.sh],
+                                           extra: SignalFixture.file("/etc/nginx/nginx.conf"))
+        let r = enrich(cat)
+        #expect(!r.context.inProfile && r.context.anomaly && r.suggestion == nil)
+    }
+
+    @Test func aLineageOneLevelHigherOrLowerIsADifferentLineage() throws {
+        // An extra process inside the container above the entrypoint (an injected init).
+        let higher = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh, P("/sbin/tini", pid: 1)])
+        #expect(!enrich(higher).context.inProfile)
+        // nginx started directly as the root (no entrypoint shell).
+        let lower = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [])
+        #expect(!enrich(lower).context.inProfile && enrich(lower).context.anomaly)
+    }
+
+    @Test func aSignalWithoutAncestryIsNeverMatchedSuggestedOrSuppressed() throws {
+        let node = ProfileNodeKey.process(lineage: ["/bin/sh", "/usr/sbin/nginx"])
+        let everything = SuppressionIndex([Suppression(id: "s1", ruleID: "r1", profileKey: "nginx", nodeKey: node, query: ""),
+                                           Suppression(id: "s2", ruleID: "r1", profileKey: "nginx", nodeKey: .process(lineage: ["/usr/sbin/nginx"]), query: "")])
+        let bare = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: nil)
+        let r = enrich(bare, suppressions: everything)
+        #expect(r.context.match == "no_ancestry" && !r.context.inProfile && !r.context.anomaly)
+        #expect(r.suggestion == nil && !r.context.suppressed && r.context.suggestionID == nil)
+        // Only a parent, inside the container: the rest of the chain is unknown.
+        let parentOnly = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: nil, parentOnly: NginxProfile.sh)
+        #expect(enrich(parentOnly, suppressions: everything).context.match == "no_ancestry")
+        // Only a parent, outside the container: the process is the workload's root.
+        let rootWithHostParent = try SignalFixture.signal("exec", NginxProfile.sh, ancestors: nil, parentOnly: .host("/usr/bin/containerd-shim-runc-v2"))
+        #expect(enrich(rootWithHostParent).context.inProfile)
+        // Auto-suppression does not apply either.
+        var auto = EnrichmentConfiguration()
+        auto.autoSuppress = [.exec]
+        #expect(!enrich(bare, config: auto).context.suppressed)
+    }
+
+    @Test func withoutPerAncestorContainersRuntimesAboveTheRootAreStrippedAndSaidSo() throws {
+        let s = try SignalFixture.signal("exec", P("/usr/sbin/nginx", container: nil), ancestors: [P("/bin/sh", container: nil)])
+        let r = enrich(s)
+        #expect(r.context.inProfile && r.context.lineageBoundary == "runtime")
+        // A binary named like a runtime inside the workload does not reset the lineage.
+        let fakeRuntime = try SignalFixture.signal("exec", P("/bin/sh", container: nil),
+                                                   ancestors: [P("/tmp/runc", container: nil), P("/usr/sbin/nginx", container: nil), P("/bin/sh", container: nil)])
+        #expect(!enrich(fakeRuntime).context.inProfile)
+        // Neither container information nor a runtime: the whole chain, reported as unbounded.
+        let unbounded = try SignalFixture.signal("exec", P("/usr/sbin/nginx", container: nil), ancestors: [P("/bin/sh", container: nil)],
+                                                 container: nil, hostAbove: false)
+        #expect(enrich(unbounded).context.lineageBoundary == "unbounded")
+    }
+
+    @Test func filesOutsideAMinedPatternsShapeDoNotMatchIt() throws {
+        let state = NginxProfile.state()
+        let pattern = ProfileNodeKey.file(lineage: ["/bin/sh", "/usr/sbin/nginx"], path: "/tmp/sess-*")
+        #expect(state.version.nodes[pattern]?.isPattern == true)
+        func open(_ path: String) throws -> EnrichmentResult {
+            enrich(try SignalFixture.signal("open", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.file(path)), state)
+        }
+        let session = try open("/tmp/sess-77f3")
+        #expect(session.context.inProfile && session.context.match == "pattern" && session.context.node?.path == "/tmp/sess-*")
+        #expect(session.suggestion?.query.hasSuffix("@file.path:/tmp/sess-*") == true)
+        for outside in ["/tmp/evil.sh", "/tmp/sess-abcd", "/tmp/x9", "/tmp/sess-1/../../etc/shadow", "/tmp/sess-12.sh", "/tmp/payload-99"] {
+            let r = try open(outside)
+            #expect(!r.context.inProfile && r.context.anomaly, "\(outside) must not match /tmp/sess-*")
+        }
+        // /proc/<own pid> reduces to /proc/self on both sides.
+        #expect(try open("/proc/20/status").context.inProfile)
+        #expect(try !open("/proc/1/status").context.inProfile)
+    }
+
+    @Test func dnsTypesAndBindProtocolsAreComparedByName() throws {
+        let byNumber = try SignalFixture.signal("dns", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.dns("API.example.com", type: 1))
+        #expect(enrich(byNumber).context.inProfile)
+        let aaaa = try SignalFixture.signal("dns", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.dns("api.example.com", type: 28))
+        #expect(!enrich(aaaa).context.inProfile)
+        let tcp6 = try SignalFixture.signal("bind", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.bind(port: 80, protocol: 6))
+        #expect(enrich(tcp6).context.inProfile)
+        let udp = try SignalFixture.signal("bind", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.bind(port: 80, protocol: "udp"))
+        #expect(!enrich(udp).context.inProfile && enrich(udp).context.anomaly)
+        let bindQuery = try #require(enrich(tcp6).suggestion?.query)
+        #expect(bindQuery.hasSuffix("@bind.addr.family:AF_INET @bind.addr.ip:0.0.0.0 @bind.addr.port:80 @bind.protocol:tcp"))
+    }
+
+    @Test func argumentsCountWhenTheProfileDifferentiatesThem() throws {
+        let state = NginxProfile.state(differentiateArgs: true)
+        let plain = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh])
+        #expect(enrich(plain, state).context.inProfile)
+        let withArgs = try SignalFixture.signal("exec", P("/usr/sbin/nginx", args: ["-g", "daemon off;"], pid: 20), ancestors: [NginxProfile.sh])
+        #expect(!enrich(withArgs, state).context.inProfile)
+        #expect(enrich(withArgs).context.inProfile)  // arguments ignored when the profile does not differentiate them
     }
 
     @Test func rareBehaviourIsInProfileButGetsNoSuggestion() throws {
-        let s = try signal(#"{"agent":{"rule_id":"r1"},"evt":{"name":"exec"},"process":{"executable":{"path":"/bin/sh"},"parent":{"executable":{"path":"/usr/sbin/nginx"}}},"tags":["image_name:nginx","image_tag:1.25"]}"#)
-        let r = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: true)),
-                                  suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(r.context.inProfile && r.context.node?.commonality == 0.25)
-        #expect(r.suggestion == nil)
+        let awk = try SignalFixture.signal("exec", P("/usr/bin/awk", pid: 40), ancestors: [NginxProfile.nginx, NginxProfile.sh])
+        let r = enrich(awk)
+        #expect(r.context.inProfile && r.context.node?.commonality == 0.2 && r.suggestion == nil)
     }
 
-    @Test func unknownBehaviourIsAnAnomalyOnlyWhenStable() throws {
-        let s = try signal(#"{"agent":{"rule_id":"r1"},"evt":{"name":"exec"},"process":{"executable":{"path":"/usr/bin/nc"},"parent":{"executable":{"path":"/usr/sbin/nginx"}}},"tags":["image_name:nginx","image_tag:1.25"]}"#)
-        let stable = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: true)),
-                                       suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(!stable.context.inProfile && stable.context.anomaly && stable.suggestion == nil)
-        #expect(stable.context.explanation.contains("anomaly"))
-        let learning = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: false)),
-                                         suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(!learning.context.anomaly && learning.suggestion == nil)
+    @Test func learningProfileYieldsNoSuggestionAndNoAnomaly() throws {
+        let learning = NginxProfile.state(stable: false)
+        let known = enrich(try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh]), learning)
+        #expect(known.context.inProfile && known.suggestion == nil && known.context.eventTypeState == "learning")
+        let unknown = enrich(try SignalFixture.signal("exec", P("/usr/bin/nc"), ancestors: [NginxProfile.nginx, NginxProfile.sh]), learning)
+        #expect(!unknown.context.anomaly)
     }
 
-    @Test func learningProfileYieldsNoSuggestion() throws {
-        let s = try signal(nginxExec)
-        let r = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: false)),
-                                  suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(r.context.inProfile && r.suggestion == nil && r.context.eventTypeState == "learning")
+    @Test func warmUpActivityIsNeverAnAnomaly() throws {
+        let created: Int64 = 1_700_000_000_000_000_000
+        func shell(at seconds: Int64) throws -> SecuritySignal {
+            try SignalFixture.signal("exec", P("/usr/bin/nc"), ancestors: [NginxProfile.nginx, NginxProfile.sh],
+                                     extra: ["container": ["id": "c0", "created_at": created], "date": (created + seconds * 1_000_000_000) / 1_000_000])
+        }
+        let early = enrich(try shell(at: 30))
+        #expect(!early.context.anomaly && early.context.warmingUp == true && !early.context.inProfile)
+        #expect(enrich(try shell(at: 600)).context.anomaly)
     }
 
-    @Test func filesMatchThroughNormalisationAndPatterns() throws {
-        let conf = try signal(#"{"agent":{"rule_id":"r2"},"evt":{"name":"open"},"process":{"pid":7,"executable":{"path":"/usr/sbin/nginx"}},"file":{"path":"/tmp/sess-9z9"},"tags":["image_name:nginx"]}"#)
-        let m = ProfileMatcher(state: state(stable: true))
-        let r = Enrichment.enrich(conf, workload: conf.workload, matcher: m, suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-        #expect(r.context.inProfile && r.context.node?.path == "/tmp/sess-*" && r.context.node?.commonality == 1)
-        #expect(r.suggestion?.query == "@container.image_name:nginx @process.executable.path:/usr/sbin/nginx @file.path:/tmp/sess-*")
-        let dns = try signal(#"{"agent":{"rule_id":"r3"},"evt":{"name":"dns"},"process":{"executable":{"path":"/usr/sbin/nginx"}},"dns":{"question":{"name":"API.example.com","type":"A"}},"tags":["image_name:nginx"]}"#)
-        #expect(Enrichment.enrich(dns, workload: dns.workload, matcher: m, suppressions: SuppressionIndex(), config: EnrichmentConfiguration()).context.inProfile)
-        let bind = try signal(#"{"agent":{"rule_id":"r4"},"evt":{"name":"bind"},"process":{"executable":{"path":"/usr/sbin/nginx"}},"bind":{"addr":{"ip":"0.0.0.0","port":80,"family":"AF_INET"}},"tags":["image_name:nginx"]}"#)
-        #expect(Enrichment.enrich(bind, workload: bind.workload, matcher: m, suppressions: SuppressionIndex(), config: EnrichmentConfiguration()).context.inProfile)
-    }
-
-    @Test func suppressionsAndAutoSuppression() throws {
-        let s = try signal(nginxExec)
-        let node = ProfileNodeKey.process(lineage: ["/usr/sbin/nginx"])
+    @Test func suppressionsApplyToTheirRuleAndNodeOnly() throws {
+        let s = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh])
+        let node = ProfileNodeKey.process(lineage: ["/bin/sh", "/usr/sbin/nginx"])
         let index = SuppressionIndex([Suppression(id: "sup-1", ruleID: "r1", profileKey: "nginx", nodeKey: node, query: "q")])
-        let r = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state(stable: true)), suppressions: index,
-                                  config: EnrichmentConfiguration())
+        let r = enrich(s, suppressions: index)
         #expect(r.context.suppressed && r.context.suppressionID == "sup-1" && r.suggestion == nil)
-        // Another rule is not suppressed.
-        let other = try signal(nginxExec.replacingOccurrences(of: "\"r1\"", with: "\"r9\""))
-        #expect(!Enrichment.enrich(other, workload: other.workload, matcher: ProfileMatcher(state: state(stable: true)), suppressions: index,
-                                   config: EnrichmentConfiguration()).context.suppressed)
+        let otherRule = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh], rule: "r9")
+        #expect(!enrich(otherRule, suppressions: index).context.suppressed)
+        // The same binary one level down (the worker) is another node.
+        let worker = try SignalFixture.signal("open", NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.file("/etc/nginx/nginx.conf"))
+        #expect(!enrich(worker, suppressions: index).context.suppressed)
         var auto = EnrichmentConfiguration()
         auto.autoSuppress = [.exec]
-        let a = Enrichment.enrich(other, workload: other.workload, matcher: ProfileMatcher(state: state(stable: true)),
-                                  suppressions: SuppressionIndex(), config: auto)
+        let a = enrich(otherRule, config: auto)
         #expect(a.context.suppressed && a.context.suppressionID == "auto:exec")
     }
 
     @Test func unknownWorkloadAndNoProfile() throws {
-        let s = try signal(#"{"evt":{"name":"exec"},"process":{"executable":{"path":"/x"}}}"#)
-        #expect(Enrichment.enrich(s, workload: nil, matcher: nil, suppressions: SuppressionIndex(), config: EnrichmentConfiguration())
-                    .context.status == .unknownWorkload)
+        let s = try SecuritySignal.parse(Array(#"{"evt":{"name":"exec"},"process":{"executable":{"path":"/x"}}}"#.utf8))
+        #expect(Enrichment.enrich(s, workload: nil, matcher: nil, suppressions: SuppressionIndex(), config: config).context.status == .unknownWorkload)
         #expect(Enrichment.enrich(s, workload: Workload(imageName: "x"), matcher: nil, suppressions: SuppressionIndex(),
-                                  config: EnrichmentConfiguration()).context.status == .noProfile)
+                                  config: config).context.status == .noProfile)
     }
 
     @Test func enrichedBytesKeepTheOriginal() throws {
-        let original = Array(nginxExec.utf8)
+        let original = Array(#"{"evt":{"name":"exec"},"process":{"executable":{"path":"/x"}}}"#.utf8)
         let out = try SecuritySignal.appendingBaseline(.noProfile(workload: nil), to: original)
         #expect(Array(out.prefix(original.count - 1)) == Array(original.dropLast()))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
         #expect((object["baseline"] as? [String: Any])?["status"] as? String == "unknown_workload")
         #expect(try SecuritySignal.appendingBaseline(.noProfile(workload: nil), to: Array("{ }".utf8)).first == UInt8(ascii: "{"))
+    }
+
+    @Test func craftedPathsCannotForgeALineage() throws {
+        // A binary whose name holds the key separators must not read as `nginx > sh`.
+        let forged = NodeIdentity.process(path: "/usr/sbin/nginx > /bin/sh", argv0: nil, args: [], differentiateArgs: false)
+        #expect(!forged.contains(" > ") && !forged.contains(" | "))
+        let s = try SignalFixture.signal("exec", P("/usr/sbin/nginx > /bin/sh"), ancestors: [NginxProfile.sh])
+        #expect(!enrich(s).context.inProfile)
     }
 }

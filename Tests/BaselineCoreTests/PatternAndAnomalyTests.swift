@@ -12,8 +12,8 @@ import Testing
         ("sess-8f3a", "sess-*"), ("2024-01-03.log", "*-*-*.log"), ("12345", "*"), ("nginx.conf", "nginx.conf"),
         ("passwd", "passwd"), ("upload-1f3a.part", "upload-*.part"), ("python3.11", "*.*"),
     ])
-    func shapes(_ name: String, _ shape: String) {
-        #expect(PatternMiner.shape(of: name) == shape)
+    func skeletons(_ name: String, _ skeleton: String) {
+        #expect(PatternMiner.skeleton(of: name) == skeleton)
     }
 
     @Test func ephemeralSiblingsCollapseIntoAPattern() {

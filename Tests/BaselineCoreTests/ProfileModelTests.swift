@@ -105,9 +105,12 @@ import Testing
         let late = dns.evaluate(.dns, version: v, now: 1000 * Self.second, config: config)
         #expect(late?.to == .unstable && late?.reason.hasPrefix("still learning") == true)
 
-        config.nodeCap = 1
+        // The cap counts the type's own nodes: one exec node is over a cap of 0, no DNS node is not.
+        config.nodeCap = 0
         var exec = EventTypeLifecycle(startedAt: 0)
         let big = exec.evaluate(.exec, version: v, now: 1, config: config)
         #expect(big?.to == .unstable && big?.reason.hasPrefix("too_large") == true)
+        var quietDNS = EventTypeLifecycle(startedAt: 0)
+        #expect(quietDNS.evaluate(.dns, version: v, now: 1, config: config) == nil)
     }
 }

@@ -7,6 +7,9 @@ public struct EnrichmentConfiguration: Sendable, Hashable {
     /// Event types whose in-profile signals of a stable profile are suppressed without a
     /// suppression (Datadog does this for exec and dns). Off by default.
     public var autoSuppress: Set<EventType> = []
+    /// Activity within this time of the container's start (`container.created_at`) is warm-up:
+    /// reported, never an anomaly (nanoseconds; the model's warm-up period).
+    public var warmupPeriod: Int64 = ModelConfiguration().warmupPeriod
 
     public init() {}
 }
@@ -34,7 +37,7 @@ public enum Enrichment {
         let v = state.version
         let name = "\(v.profileKey):\(v.imageTag)"
         var ctx = BaselineContext(status: .profiled, profileKey: v.profileKey, imageTag: v.imageTag,
-                                  profileState: state.overallState.rawValue, profileCommonality: round4(v.profileCommonality()),
+                                  profileState: state.overallState.rawValue, profileCommonality: round4(matcher.profileCommonality),
                                   instances: v.instances, dumpsMerged: v.dumps, explanation: "")
         guard let activity = SignalActivity(signal: signal) else {
             ctx.explanation = "\(name) is profiled, but '\(signal.eventName)' events (or this signal's fields) are not modelled by profiles"
@@ -43,20 +46,35 @@ public enum Enrichment {
         let typeState = state.lifecycle[activity.type]?.state ?? .learning
         ctx.eventType = activity.type.rawValue
         ctx.eventTypeState = typeState.rawValue
+        guard activity.boundary != .none, !activity.lineage.isEmpty else {
+            ctx.match = "no_ancestry"
+            ctx.explanation = "cannot compare with \(name): the signal does not carry the process's ancestry "
+                + "(\(signal.ancestry == .parentOnly ? "only its parent" : "no ancestors")), so where \(describe(activity)) sits "
+                + "in the process tree is unknown; it is neither matched nor suppressed"
+            return EnrichmentResult(context: ctx)
+        }
+        ctx.lineageBoundary = activity.boundary.rawValue
+        let warmingUp = isWarmingUp(signal, config)
+        if warmingUp { ctx.warmingUp = true }
         guard let match = matcher.match(activity) else {
-            ctx.anomaly = typeState == .stable
-            ctx.explanation = typeState == .stable
-                ? "not in profile: \(describe(activity)) was never seen for \(name), whose \(activity.type.rawValue) baseline is stable (anomaly)"
-                : "not in profile: \(describe(activity)) was not seen yet for \(name); its \(activity.type.rawValue) baseline is \(typeState.rawValue), so this is no anomaly"
+            ctx.match = "none"
+            ctx.anomaly = typeState == .stable && !warmingUp
+            ctx.explanation = typeState != .stable
+                ? "not in profile: \(describe(activity)) was not seen yet for \(name); its \(activity.type.rawValue) baseline is \(typeState.rawValue), so this is no anomaly"
+                : warmingUp
+                ? "not in profile: \(describe(activity)) was never seen for \(name), but the container started less than \(config.warmupPeriod / 1_000_000_000) s before (warm-up: no anomaly)"
+                : "not in profile: \(describe(activity)) was never seen for \(name), whose \(activity.type.rawValue) baseline is stable (anomaly)"
             return EnrichmentResult(context: ctx)
         }
         let (lineage, activityPart) = match.key.parts
         ctx.inProfile = true
+        ctx.match = match.kind.rawValue
         ctx.node = .init(id: nodeID(match.key), kind: match.key.type.rawValue, path: activityPart ?? lineage.last ?? "",
                          lineage: lineage, commonality: round4(match.commonality), instances: match.stats.instances.count,
                          dumps: match.stats.dumps, firstSeen: match.stats.firstSeen, lastSeen: match.stats.lastSeen)
         let seen = "seen on \(match.stats.instances.count) of \(v.instances) instances (\(percent(match.commonality))) in \(match.stats.dumps) of \(v.dumps) dumps"
-        ctx.explanation = "in profile: \(describe(activity)) \(seen); \(activity.type.rawValue) baseline is \(typeState.rawValue)"
+        let via = match.kind == .pattern ? " (as \(activityPart ?? "?"), a pattern mined from the profile)" : ""
+        ctx.explanation = "in profile: \(describe(activity))\(via) \(seen); \(activity.type.rawValue) baseline is \(typeState.rawValue)"
 
         var result = EnrichmentResult(context: ctx)
         if let rule = signal.ruleID, let s = suppressions.find(ruleID: rule, profileKey: v.profileKey, node: match.key) {
@@ -79,15 +97,24 @@ public enum Enrichment {
             result.suggestion = SuppressionSuggestion(
                 suggestionID: id, ruleID: rule, profileKey: v.profileKey, imageTag: v.imageTag, eventType: match.key.type,
                 nodeKey: match.key.value, lineage: lineage, activity: activityPart,
-                query: SuppressionSuggestion.query(profileKey: v.profileKey, node: match.key), commonality: round4(match.commonality),
+                query: SuppressionSuggestion.query(profileKey: v.profileKey, activity: activity, matched: match.key,
+                                                   differentiateArgs: v.differentiateArgs),
+                commonality: round4(match.commonality),
                 instances: match.stats.instances.count, instancesTotal: v.instances, dumps: match.stats.dumps, dumpsMerged: v.dumps,
-                explanation: "rule \(rule) matched known behaviour of the stable profile \(name): \(describe(activity)) \(seen)")
+                explanation: "rule \(rule) matched known behaviour of the stable profile \(name): \(describe(activity))\(via) \(seen)")
         }
         return result
     }
 
+    /// Whether the signal happened within the warm-up period of its container's start.
+    static func isWarmingUp(_ signal: SecuritySignal, _ config: EnrichmentConfiguration) -> Bool {
+        guard let created = signal.containerCreatedAt, let at = signal.date else { return false }
+        let age = at.saturatingSubtracting(created)
+        return age >= 0 && age < config.warmupPeriod
+    }
+
     static func describe(_ a: SignalActivity) -> String {
-        let process = a.lineage.last ?? "?"
+        let process = a.process.map { p in MultiCallBinaries.isMultiCall(p.path) ? "\(p.path) (\(p.argv0 ?? "?"))" : p.path } ?? "?"
         switch a.type {
         case .exec: return "exec of \(process)"
         case .file: return "\(process) opening \(a.activity ?? "?")"

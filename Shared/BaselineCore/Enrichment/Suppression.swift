@@ -70,23 +70,52 @@ public struct SuppressionSuggestion: Codable, Sendable, Hashable {
         return "sug-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// `@container.image_name:nginx @process.executable.path:/usr/sbin/nginx` (+ the activity).
-    public static func query(profileKey: String, node: ProfileNodeKey) -> String {
-        let (lineage, activity) = node.parts
-        var q = "@container.image_name:\(escape(profileKey)) @process.executable.path:\(escape(stripArgv0(lineage.last ?? "")))"
-        if let activity {
+    /// A query exactly as wide as the matched node: the image, the process (argv0 for multi-call
+    /// binaries, arguments when the profile differentiates them), its parent and every ancestor
+    /// up to the workload's first process, and the activity (a file pattern only when the profile
+    /// mined it). Example: `@container.image_name:nginx @process.executable.path:/usr/sbin/nginx
+    /// @process.parent.executable.path:/docker-entrypoint.sh @file.path:/etc/nginx/nginx.conf`.
+    public static func query(profileKey: String, activity: SignalActivity, matched node: ProfileNodeKey,
+                             differentiateArgs: Bool) -> String {
+        var terms = ["@container.image_name:\(escape(profileKey))"]
+        guard let process = activity.lineage.last else { return terms.joined(separator: " ") }
+        terms.append("@process.executable.path:\(escape(process.path))")
+        if MultiCallBinaries.isMultiCall(process.path) { terms.append("@process.argv0:\(escape(NodeIdentity.baseArgv0(process.argv0 ?? "")))") }
+        if differentiateArgs { terms.append("@process.args:\(escape(process.args.joined(separator: " ")))") }
+        let ancestors = activity.lineage.dropLast().reversed()
+        if let parent = ancestors.first {
+            terms.append("@process.parent.executable.path:\(escape(parent.path))")
+            if MultiCallBinaries.isMultiCall(parent.path) { terms.append("@process.parent.argv0:\(escape(NodeIdentity.baseArgv0(parent.argv0 ?? "")))") }
+        } else {
+            // The workload's first process: its parent is outside the container.
+            terms.append("-@process.parent.container.id:*")
+        }
+        for a in ancestors.dropFirst() {
+            terms.append("@process.ancestors.executable.path:\(escape(a.path))")
+            if MultiCallBinaries.isMultiCall(a.path) { terms.append("@process.ancestors.argv0:\(escape(NodeIdentity.baseArgv0(a.argv0 ?? "")))") }
+        }
+        let (_, activityPart) = node.parts
+        if let activityPart {
             switch node.type {
-            case .file: q += " @file.path:\(escape(activity))"
-            case .dns: q += " @dns.question.name:\(escape(String(activity.split(separator: " ").first ?? "")))"
+            case .file: terms.append("@file.path:\(escape(activityPart))")
+            case .dns:
+                let parts = activityPart.split(separator: " ", maxSplits: 1)
+                terms.append("@dns.question.name:\(escape(String(parts.first ?? "")))")
+                if parts.count > 1 { terms.append("@dns.question.type:\(escape(String(parts[1])))") }
             case .network:
-                if let port = activity.split(separator: ":").last?.split(separator: "/").first { q += " @bind.addr.port:\(port)" }
+                // `AF_INET 0.0.0.0:80/tcp`
+                let parts = activityPart.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, let colon = parts[1].lastIndex(of: ":"), let slash = parts[1].lastIndex(of: "/") {
+                    terms.append("@bind.addr.family:\(escape(String(parts[0])))")
+                    terms.append("@bind.addr.ip:\(escape(String(parts[1][..<colon])))")
+                    terms.append("@bind.addr.port:\(parts[1][parts[1].index(after: colon)..<slash])")
+                    terms.append("@bind.protocol:\(escape(String(parts[1][parts[1].index(after: slash)...])))")
+                }
             case .exec, .syscall, .capability: break
             }
         }
-        return q
+        return terms.joined(separator: " ")
     }
-
-    static func stripArgv0(_ p: String) -> String { p.firstIndex(of: "[").map { String(p[..<$0]) } ?? p }
 
     /// Quotes values with spaces or query syntax; `*` stays a wildcard.
     static func escape(_ v: String) -> String {

@@ -42,11 +42,20 @@ public struct EventTypeLifecycle: Codable, Sendable, Hashable {
     public var state: LifecycleState = .learning
     public var learningSince: Int64
     public var lastNewNodeAt: Int64
+    /// When the type turned stable (version clock). Dumps whose events predate it are still
+    /// learning evidence (they were recorded before the baseline froze), never anomalies.
+    public var stableSince: Int64?
 
-    public init(state: LifecycleState, learningSince: Int64, lastNewNodeAt: Int64) {
+    public init(state: LifecycleState, learningSince: Int64, lastNewNodeAt: Int64, stableSince: Int64? = nil) {
         self.state = state
         self.learningSince = learningSince
         self.lastNewNodeAt = lastNewNodeAt
+        self.stableSince = stableSince ?? (state == .stable ? learningSince : nil)
+    }
+
+    /// Whether new nodes seen at `time` are anomalies (the type was stable by then).
+    public func isFrozen(at time: Int64) -> Bool {
+        state == .stable && time >= (stableSince ?? .min)
     }
 
     public init(startedAt: Int64) {
@@ -65,15 +74,17 @@ public struct EventTypeLifecycle: Codable, Sendable, Hashable {
         guard state == .learning else { return nil }
         let c = version.coverage(type)
         let evidence = LifecycleEvidence(dumps: version.dumps, instances: version.instances, nodes: c.nodes, q1: c.q1, q2: c.q2,
-                                         coverage: c.coverage, novelty: c.novelty, quietNanoseconds: now - lastNewNodeAt,
-                                         learningNanoseconds: now - learningSince)
+                                         coverage: c.coverage, novelty: c.novelty,
+                                         quietNanoseconds: max(0, now.saturatingSubtracting(lastNewNodeAt)),
+                                         learningNanoseconds: max(0, now.saturatingSubtracting(learningSince)))
         func move(_ to: LifecycleState, _ reason: String) -> LifecycleTransition {
             let t = LifecycleTransition(type: type, from: state, to: to, at: now, reason: reason, evidence: evidence)
             state = to
+            if to == .stable { stableSince = now }
             return t
         }
-        if version.nodes.count > config.nodeCap {
-            return move(.unstable, "too_large: \(version.nodes.count) nodes, over the cap of \(config.nodeCap)")
+        if c.nodes > config.nodeCap {
+            return move(.unstable, "too_large: \(c.nodes) \(type.rawValue) nodes, over the cap of \(config.nodeCap); learning stopped")
         }
         if c.novelty <= config.maxNovelty && version.dumps >= config.minDumps && version.instances >= config.minInstances
             && evidence.quietNanoseconds >= config.minQuietPeriod {
@@ -94,5 +105,19 @@ public struct EventTypeLifecycle: Codable, Sendable, Hashable {
         if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
         if s >= 60 { return "\(s / 60) min" }
         return "\(s) s"
+    }
+}
+
+extension Int64 {
+    /// `self - other`, pinned to the representable range instead of trapping.
+    public func saturatingSubtracting(_ other: Int64) -> Int64 {
+        let (r, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : r
+    }
+
+    /// `self + other`, pinned to the representable range instead of trapping.
+    public func saturatingAdding(_ other: Int64) -> Int64 {
+        let (r, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : r
     }
 }

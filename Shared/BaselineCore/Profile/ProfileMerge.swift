@@ -81,27 +81,46 @@ public enum ProfileMerge {
         for type in EventType.allCases where state.lifecycle[type] == nil {
             state.lifecycle[type] = EventTypeLifecycle(startedAt: time)
         }
-        let frozen = Set(state.lifecycle.filter { $0.value.state == .stable }.keys)
+        // A type is frozen for this dump only if it was stable when the dump's events happened:
+        // a dump that predates stability (late delivery, another partition) is learning evidence.
+        let frozen = Set(state.lifecycle.filter { $0.value.isFrozen(at: time) }.keys)
+        let closed = Set(state.lifecycle.filter { $0.value.state == .unstable }.keys)
         let instanceID = request.dump.workload.instanceID
-        let instanceStart = state.version.ordinal(of: instanceID).map { state.version.instance($0).firstSeen }
-            ?? (request.dump.start ?? time)
-        let warmingUp = time - instanceStart < config.warmupPeriod
-        let outcome = state.version.merge(request.dump, at: time, frozen: frozen, warmingUp: warmingUp)
+        let warmingUp = time.saturatingSubtracting(instanceStart(request, state.version)) < config.warmupPeriod
+        let outcome = state.version.merge(request.dump, at: time, receivedAt: request.receivedAt, frozen: frozen, closed: closed,
+                                          warmingUp: warmingUp)
         for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
-        var transitions: [LifecycleTransition] = []
-        let lifecycleConfig = state.overrides.applied(to: config.lifecycle)
         // Evaluate at the version's clock, so a late (older) dump does not turn time back.
-        let now = state.version.clock
-        for type in EventType.allCases {
-            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: now, config: lifecycleConfig) {
-                transitions.append(t)
-            }
-        }
+        let transitions = evaluate(&state, at: state.version.clock, config: config)
         let anomalies = outcome.anomalies.map {
             Anomaly(profileKey: state.version.profileKey, imageTag: state.version.imageTag, node: $0, dumpID: request.dumpID,
                     instanceID: instanceID, at: time)
         }
         return DumpMergeResult(dumpID: request.dumpID, eventTime: time, outcome: outcome, transitions: transitions,
                                anomalies: anomalies, warmingUp: warmingUp)
+    }
+
+    /// When the instance started: the container's creation time where the dump says it, else the
+    /// first time the instance's dumps reached the broker (else this dump's arrival).
+    static func instanceStart(_ request: MergeRequest, _ version: ProfileVersion) -> Int64 {
+        if let created = request.dump.workload.containerCreatedAt { return created }
+        if let o = version.ordinal(of: request.dump.workload.instanceID), let first = version.instance(o).firstReceived {
+            return min(first, request.receivedAt)
+        }
+        return request.receivedAt
+    }
+
+    /// Re-evaluates every learning type at `now` (the version clock, or the wall clock for a
+    /// version that receives no dumps): quiet versions turn stable, or unstable past the limit.
+    public static func evaluate(_ state: inout VersionState, at now: Int64, config: ModelConfiguration) -> [LifecycleTransition] {
+        guard state.version.dumps > 0 else { return [] }
+        let lifecycleConfig = state.overrides.applied(to: config.lifecycle)
+        var transitions: [LifecycleTransition] = []
+        for type in EventType.allCases {
+            if let t = state.lifecycle[type]?.evaluate(type, version: state.version, now: now, config: lifecycleConfig) {
+                transitions.append(t)
+            }
+        }
+        return transitions
     }
 }

@@ -34,40 +34,46 @@ public struct ProfileNodeKey: Hashable, Sendable, Codable, CustomStringConvertib
     public var description: String { "\(type.rawValue):\(value)" }
 
     public static let lineageSeparator = " > "
+    public static let activitySeparator = " | "
+
+    /// `lineage > … > process | activity`. Lineage elements come from `NodeIdentity.process`, which
+    /// escapes the separators, so a crafted path cannot forge another node's lineage.
+    public init(type: EventType, lineage: [String], activity: String?) {
+        let l = lineage.joined(separator: Self.lineageSeparator)
+        self.init(type: type, value: activity.map { l + Self.activitySeparator + $0 } ?? l)
+    }
 
     public static func process(lineage: [String]) -> ProfileNodeKey {
-        .init(type: .exec, value: lineage.joined(separator: lineageSeparator))
+        .init(type: .exec, lineage: lineage, activity: nil)
     }
 
     public static func file(lineage: [String], path: String) -> ProfileNodeKey {
-        .init(type: .file, value: lineage.joined(separator: lineageSeparator) + " | " + path)
+        .init(type: .file, lineage: lineage, activity: path)
     }
 
     public static func dns(lineage: [String], name: String, type: String) -> ProfileNodeKey {
-        .init(type: .dns, value: lineage.joined(separator: lineageSeparator) + " | " + name.lowercased() + " " + type)
+        .init(type: .dns, lineage: lineage, activity: NodeIdentity.dns(name: name, type: type))
     }
 
     public static func bind(lineage: [String], _ b: SocketBind) -> ProfileNodeKey {
-        .init(type: .network, value: lineage.joined(separator: lineageSeparator) + " | \(b.family) \(b.ip):\(b.port)/\(b.protocol)")
+        .init(type: .network, lineage: lineage, activity: NodeIdentity.bind(family: b.family, ip: b.ip, port: b.port, protocol: b.protocol))
     }
 
     public static func syscall(lineage: [String], _ name: String) -> ProfileNodeKey {
-        .init(type: .syscall, value: lineage.joined(separator: lineageSeparator) + " | " + name)
+        .init(type: .syscall, lineage: lineage, activity: name.lowercased())
     }
 
     public static func capability(lineage: [String], _ name: String) -> ProfileNodeKey {
-        .init(type: .capability, value: lineage.joined(separator: lineageSeparator) + " | " + name.uppercased())
+        .init(type: .capability, lineage: lineage, activity: NodeIdentity.capability(name))
     }
 
-    /// Every node of a dump with its open flags and modes (files only; OR-ed when a path repeats).
+    /// Every node of a (normalised) dump with its open flags and modes (files only; OR-ed when a path repeats).
     public static func nodes(of dump: ActivityDump) -> [ProfileNodeKey: FileOpenBits] {
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
         func walk(_ nodes: [ProcessNode], _ parent: [String]) {
             for p in nodes {
-                var id = p.path
-                if MultiCallBinaries.isMultiCall(p.path), let a = p.argv0 { id += "[\(a)]" }
-                if dump.differentiateArgs && !p.args.isEmpty { id += " " + p.args.joined(separator: " ") }
-                let lineage = parent + [id]
+                let lineage = parent + [NodeIdentity.process(path: p.path, argv0: p.argv0, args: p.args,
+                                                             differentiateArgs: dump.differentiateArgs)]
                 keys[.process(lineage: lineage)] = FileOpenBits()
                 for f in p.files { keys[.file(lineage: lineage, path: f.path), default: FileOpenBits()].formUnion(f) }
                 for d in p.dns { keys[.dns(lineage: lineage, name: d.name, type: d.type)] = FileOpenBits() }

@@ -7,26 +7,34 @@ public struct ProfileNodeStats: Codable, Sendable, Hashable {
     public var lastSeen: Int64
     /// Open flags and modes OR-ed over every dump (file nodes).
     public var open: FileOpenBits
+    /// A mined file pattern (its name holds `*` wildcards), not a concrete path.
+    public var isPattern: Bool
 
-    public init(dumps: Int, instances: Set<Int32>, firstSeen: Int64, lastSeen: Int64, open: FileOpenBits = FileOpenBits()) {
+    public init(dumps: Int, instances: Set<Int32>, firstSeen: Int64, lastSeen: Int64, open: FileOpenBits = FileOpenBits(),
+                isPattern: Bool = false) {
         self.dumps = dumps
         self.instances = instances
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
         self.open = open
+        self.isPattern = isPattern
     }
 }
 
 /// A workload instance (container) of a version.
 public struct ProfileInstance: Codable, Sendable, Hashable {
     public var id: String
+    /// Event times of its dumps.
     public var firstSeen: Int64
     public var lastSeen: Int64
+    /// Broker time of its first dump: when the instance was first seen, whatever its dumps claim.
+    public var firstReceived: Int64?
 
-    public init(id: String, firstSeen: Int64, lastSeen: Int64) {
+    public init(id: String, firstSeen: Int64, lastSeen: Int64, firstReceived: Int64? = nil) {
         self.id = id
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
+        self.firstReceived = firstReceived
     }
 }
 
@@ -56,8 +64,14 @@ public struct ProfileVersion: Sendable, Hashable {
     public private(set) var dumps = 0
     /// The version's clock: the latest event time merged so far (dumps may arrive out of order).
     public private(set) var clock: Int64 = .min
-    /// Patterned file directories: lineage + dir → shapes that collapsed there.
-    public private(set) var patterns: [String: Set<String>] = [:]
+    /// Whether process identities include arguments (the dumps' `differentiate_args`); signals
+    /// must be keyed the same way.
+    public private(set) var differentiateArgs = false
+    /// Mined patterns: lineage + dir → skeleton → pattern names.
+    public private(set) var patterns: [String: [String: [String]]] = [:]
+    /// Concrete file names not covered by a pattern, by lineage + dir and skeleton: the clusters
+    /// that may become patterns (an index, so mining never scans the version).
+    private var clusters: [String: [String: PatternCluster]] = [:]
     public var miner: PatternMiner
     private var q1: [EventType: Int] = [:]
     private var q2: [EventType: Int] = [:]
@@ -72,19 +86,22 @@ public struct ProfileVersion: Sendable, Hashable {
 
     /// Rebuilds a version from stored state (counters are derived, not stored).
     public init(profileKey: String, imageTag: String, dumps: Int, instances: [ProfileInstance],
-                nodes: [ProfileNodeKey: ProfileNodeStats], miner: PatternMiner = PatternMiner()) {
+                nodes: [ProfileNodeKey: ProfileNodeStats], differentiateArgs: Bool = false, miner: PatternMiner = PatternMiner()) {
         self.init(profileKey: profileKey, imageTag: imageTag, miner: miner)
         self.dumps = dumps
+        self.differentiateArgs = differentiateArgs
         instanceList = instances
         for (i, inst) in instances.enumerated() { instanceOrdinals[inst.id] = Int32(i) }
         clock = instances.map(\.lastSeen).max() ?? .min
         self.nodes = nodes
         for (key, stats) in nodes {
             count(key, stats, sign: 1)
-            if key.type == .file, let (dir, name) = Self.fileParts(key), PatternMiner.isPattern(name), name == PatternMiner.shape(of: name) {
-                patterns[dir, default: []].insert(name)
+            if stats.isPattern, let (dir, name) = Self.fileParts(key) {
+                patterns[dir, default: [:]][PatternMiner.skeleton(of: name), default: []].append(name)
             }
         }
+        for (key, stats) in nodes where !stats.isPattern { index(key) }
+        for dir in patterns.keys { for skeleton in patterns[dir]!.keys { patterns[dir]![skeleton]!.sort() } }
     }
 
     public var instances: Int { instanceList.count }
@@ -94,11 +111,13 @@ public struct ProfileVersion: Sendable, Hashable {
     /// Merges one normalised dump seen at `time` (event time, so replays are deterministic).
     /// New nodes of `frozen` event types are not learned but returned as anomalies, unless
     /// `warmingUp` (activity right after the instance started is learned, never an anomaly).
+    /// New nodes of `closed` types (over their node cap, or unstable) are neither.
     @discardableResult
-    public mutating func merge(_ dump: ActivityDump, at time: Int64, frozen: Set<EventType> = [],
-                               warmingUp: Bool = false) -> VersionMergeOutcome {
+    public mutating func merge(_ dump: ActivityDump, at time: Int64, receivedAt: Int64? = nil, frozen: Set<EventType> = [],
+                               closed: Set<EventType> = [], warmingUp: Bool = false) -> VersionMergeOutcome {
         var outcome = VersionMergeOutcome()
-        outcome.instance = ordinal(for: dump.workload.instanceID, at: time)
+        outcome.instance = ordinal(for: dump.workload.instanceID, at: time, receivedAt: receivedAt)
+        if dump.differentiateArgs { differentiateArgs = true }
         dumps += 1
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
         for (key, bits) in ProfileNodeKey.nodes(of: dump) { keys[generalised(key), default: FileOpenBits()].formUnion(bits) }
@@ -115,6 +134,8 @@ public struct ProfileVersion: Sendable, Hashable {
                 outcome.touched.insert(key)
             } else if frozen.contains(key.type) && !warmingUp {
                 outcome.anomalies.append(key)
+            } else if closed.contains(key.type) {
+                continue
             } else {
                 learn(key, ProfileNodeStats(dumps: 1, instances: [outcome.instance], firstSeen: time, lastSeen: time, open: bits),
                       &outcome)
@@ -138,35 +159,39 @@ public struct ProfileVersion: Sendable, Hashable {
         count(key, stats, sign: 1)
         outcome.learned.append(key)
         outcome.touched.insert(key)
-        if key.type == .file { minePattern(around: key, &outcome) }
+        if key.type == .file && !stats.isPattern { minePattern(around: key, &outcome) }
     }
 
-    /// The key a file node is stored under: its pattern when its directory has one that fits.
+    /// The key a file node is stored under: the pattern of its directory that covers its name, if any.
     public func generalised(_ key: ProfileNodeKey) -> ProfileNodeKey {
-        guard key.type == .file, let (dir, name) = Self.fileParts(key), let shapes = patterns[dir] else { return key }
-        let shape = PatternMiner.shape(of: name)
-        return shapes.contains(shape) ? Self.fileKey(dir: dir, name: shape) : key
+        guard key.type == .file, let (dir, name) = Self.fileParts(key),
+              let candidates = patterns[dir]?[PatternMiner.skeleton(of: name)] else { return key }
+        for pattern in candidates where PatternMiner.matches(name, pattern: pattern) { return Self.fileKey(dir: dir, name: pattern) }
+        return key
     }
 
-    /// When a directory holds `threshold` distinct names of one shape, fold them into a pattern
-    /// node: instances are united; dumps is the largest member's count (a lower bound).
+    /// Adds a concrete file node to its cluster (directory + skeleton).
+    private mutating func index(_ key: ProfileNodeKey) {
+        guard key.type == .file, let (dir, name) = Self.fileParts(key), PatternMiner.isCandidate(name) else { return }
+        clusters[dir, default: [:]][PatternMiner.skeleton(of: name), default: PatternCluster()].insert(name)
+    }
+
+    /// When a directory holds `threshold` distinct uncovered names of one skeleton, fold them into
+    /// a pattern node keeping their common tokens: instances are united; dumps is the largest
+    /// member's count (a lower bound).
     private mutating func minePattern(around key: ProfileNodeKey, _ outcome: inout VersionMergeOutcome) {
-        guard let (dir, name) = Self.fileParts(key) else { return }
-        let shape = PatternMiner.shape(of: name)
-        guard PatternMiner.isPattern(shape), shape != name else { return }
-        let prefix = dir + "/"
-        let siblings = nodes.keys.filter { k in
-            k.type == .file && k.value.hasPrefix(prefix) && !k.value.dropFirst(prefix.count).contains("/")
-                && PatternMiner.shape(of: String(k.value.dropFirst(prefix.count))) == shape
-                && String(k.value.dropFirst(prefix.count)) != shape
-        }
-        guard siblings.count >= miner.threshold else { return }
+        guard let (dir, name) = Self.fileParts(key), PatternMiner.isCandidate(name) else { return }
+        let skeleton = PatternMiner.skeleton(of: name)
+        clusters[dir, default: [:]][skeleton, default: PatternCluster()].insert(name)
+        guard let cluster = clusters[dir]?[skeleton], cluster.count >= miner.threshold, let pattern = cluster.pattern else { return }
+        clusters[dir]?[skeleton] = nil
         var merged: ProfileNodeStats?
-        for s in siblings {
-            let stats = nodes.removeValue(forKey: s)!
-            count(s, stats, sign: -1)
-            outcome.removed.insert(s)
-            outcome.touched.remove(s)
+        for member in cluster.names.sorted() {
+            let k = Self.fileKey(dir: dir, name: member)
+            guard let stats = nodes.removeValue(forKey: k) else { continue }
+            count(k, stats, sign: -1)
+            outcome.removed.insert(k)
+            outcome.touched.remove(k)
             if var m = merged {
                 m.open.formUnion(stats.open)
                 m.dumps = max(m.dumps, stats.dumps)
@@ -178,22 +203,26 @@ public struct ProfileVersion: Sendable, Hashable {
                 merged = stats
             }
         }
-        let patternKey = Self.fileKey(dir: dir, name: shape)
-        if var existing = nodes[patternKey] {
+        guard var result = merged else { return }
+        result.isPattern = true
+        let patternKey = Self.fileKey(dir: dir, name: pattern)
+        if let existing = nodes[patternKey] {
             count(patternKey, existing, sign: -1)
-            existing.dumps = max(existing.dumps, merged!.dumps)
-            existing.open.formUnion(merged!.open)
-            existing.instances.formUnion(merged!.instances)
-            existing.firstSeen = min(existing.firstSeen, merged!.firstSeen)
-            existing.lastSeen = max(existing.lastSeen, merged!.lastSeen)
-            merged = existing
+            result.dumps = max(existing.dumps, result.dumps)
+            result.open.formUnion(existing.open)
+            result.instances.formUnion(existing.instances)
+            result.firstSeen = min(existing.firstSeen, result.firstSeen)
+            result.lastSeen = max(existing.lastSeen, result.lastSeen)
         }
-        nodes[patternKey] = merged!
-        count(patternKey, merged!, sign: 1)
+        nodes[patternKey] = result
+        count(patternKey, result, sign: 1)
         outcome.touched.insert(patternKey)
         outcome.learned.removeAll { outcome.removed.contains($0) }
         if !outcome.learned.contains(patternKey) { outcome.learned.append(patternKey) }
-        patterns[dir, default: []].insert(shape)
+        if !(patterns[dir]?[skeleton]?.contains(pattern) ?? false) {
+            patterns[dir, default: [:]][skeleton, default: []].append(pattern)
+            patterns[dir]![skeleton]!.sort()
+        }
     }
 
     /// Keeps Q1, Q2, U and node counts in step with a node's statistics.
@@ -204,15 +233,16 @@ public struct ProfileVersion: Sendable, Hashable {
         if stats.dumps == 2 { q2[key.type, default: 0] += sign }
     }
 
-    private mutating func ordinal(for id: String, at time: Int64) -> Int32 {
+    private mutating func ordinal(for id: String, at time: Int64, receivedAt: Int64?) -> Int32 {
         clock = max(clock, time)
         if let o = instanceOrdinals[id] {
             instanceList[Int(o)].lastSeen = max(instanceList[Int(o)].lastSeen, time)
             instanceList[Int(o)].firstSeen = min(instanceList[Int(o)].firstSeen, time)
+            if let r = receivedAt { instanceList[Int(o)].firstReceived = min(instanceList[Int(o)].firstReceived ?? r, r) }
             return o
         }
-        let o = Int32(instanceList.count)
-        instanceList.append(ProfileInstance(id: id, firstSeen: time, lastSeen: time))
+        let o = Int32(clamping: instanceList.count)
+        instanceList.append(ProfileInstance(id: id, firstSeen: time, lastSeen: time, firstReceived: receivedAt))
         instanceOrdinals[id] = o
         return o
     }
@@ -228,6 +258,9 @@ public struct ProfileVersion: Sendable, Hashable {
     }
 
     static func fileKey(dir: String, name: String) -> ProfileNodeKey { .init(type: .file, value: dir + "/" + name) }
+
+    /// Nodes of one event type.
+    public func nodeCount(_ type: EventType) -> Int { nodeCounts[type] ?? 0 }
 
     /// Behavior commonality of a node: instances that showed it ÷ instances of the version.
     public func commonality(of key: ProfileNodeKey) -> Double {
