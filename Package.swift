@@ -105,7 +105,12 @@ let package = Package(
             path: "Services/baseline"
         ),
 
-        .testTarget(name: "BaselineCoreTests", dependencies: ["BaselineCore", "CZlib"], path: "Tests/BaselineCoreTests"),
+        .testTarget(
+            name: "BaselineCoreTests",
+            dependencies: ["BaselineCore", "CZlib"],
+            path: "Tests/BaselineCoreTests",
+            resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
+        ),
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService"],

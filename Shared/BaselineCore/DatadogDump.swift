@@ -38,21 +38,24 @@ enum DatadogDump {
         }
         var binds: [SocketBind] = []
         for s in J.objects(node["sockets"]) {
-            let family = J.string(s["family"]) ?? "AF_INET"
+            let family = nonEmpty(J.string(s["family"])) ?? "AF_INET"
             for b in J.objects(s["bind"]) {
-                binds.append(SocketBind(family: family, ip: J.string(b["ip"]) ?? "0.0.0.0", port: Int(J.int64(b["port"]) ?? 0),
-                                        protocol: protocolName(b["protocol"])))
+                binds.append(SocketBind(family: family, ip: nonEmpty(J.string(b["ip"])) ?? (family == "AF_INET6" ? "::" : "0.0.0.0"),
+                                        port: Int(J.int64(b["port"]) ?? 0), protocol: protocolName(b["protocol"])))
             }
         }
-        var syscalls = J.array(node["syscalls"]).compactMap { J.int64($0).map { "syscall_\($0)" } ?? J.string($0) }
+        var syscalls = J.array(node["syscalls"]).compactMap(syscallName)
+        // proto3 leaves a zero out of the binary form (and JSON may write null): a syscall node
+        // without `syscall` is syscall 0, a capability node without `capability` is CAP_CHOWN (0).
         for s in J.objects(node["syscall_nodes"]) {
-            if let name = J.string(s["syscall_name"]) ?? J.int64(s["syscall"]).map({ "syscall_\($0)" }) { syscalls.append(name) }
+            if let name = syscallName(J.scalar(s["syscall"]) ?? 0) { syscalls.append(name) }
         }
-        let capabilities = J.objects(node["capability_nodes"]).compactMap { J.string($0["capability"]) }
+        // Every capability the process used or tried (is_capable false: the check failed) is activity.
+        let capabilities = J.objects(node["capability_nodes"]).compactMap { capabilityName(J.scalar($0["capability"]) ?? 0) }
         let path = nonEmpty(J.string(file["path"])) ?? nonEmpty(J.string(info["comm"])).map { "comm:" + $0 } ?? "unknown"
         return ProcessNode(
             path: path, argv0: nonEmpty(J.string(info["argv0"])), args: J.strings(info["args"]),
-            comm: nonEmpty(J.string(info["comm"])), pid: J.int64(info["pid"]), isExecChild: J.bool(info["is_exec_child"]),
+            comm: nonEmpty(J.string(info["comm"])), pid: nonZero(J.int64(info["pid"])), isExecChild: J.bool(info["is_exec_child"]),
             files: files, dns: dns, binds: binds, syscalls: syscalls, capabilities: capabilities,
             children: J.objects(node["children"]).map(process))
     }
@@ -73,14 +76,34 @@ enum DatadogDump {
         for c in children { collectFiles(c, prefix: path, into: &files) }
     }
 
+    /// `DNSInfo.type` (uint32, the query type number; names are accepted too). 0 is what the binary
+    /// form means when the field is absent; it and an absent type read as `A`.
     static func dnsType(_ v: Any?) -> String {
-        if let n = J.int64(v) { return DNSTypes.name(Int(n)) }
-        return J.string(v) ?? "A"
+        if let n = J.int64(v) { return n == 0 ? "A" : DNSTypes.name(Int(n)) }
+        return nonEmpty(J.string(v))?.uppercased() ?? "A"
     }
 
+    /// `BindNode.protocol` (uint32, an IPPROTO_* number; names such as `udp`, `UDP` or
+    /// `IPPROTO_UDP` are accepted too). 0 (absent, or an agent that does not record it) reads as tcp.
     static func protocolName(_ v: Any?) -> String {
-        if let n = J.int64(v) { return n == 17 ? "udp" : n == 6 || n == 0 ? "tcp" : "proto_\(n)" }
-        return J.string(v)?.lowercased() ?? "tcp"
+        if let n = J.int64(v) { return n == 0 ? "tcp" : IPProtocols.names[Int(n)] ?? "proto_\(n)" }
+        guard var name = nonEmpty(J.string(v))?.lowercased() else { return "tcp" }
+        if name.hasPrefix("ipproto_") { name.removeFirst("ipproto_".count) }
+        return name == "ip" ? "tcp" : name
+    }
+
+    /// A syscall number (`syscall_<n>`, the same for both encodings), or a name as given.
+    static func syscallName(_ v: Any) -> String? {
+        if let n = J.int64(v) { return "syscall_\(n)" }
+        return nonEmpty(J.string(v))
+    }
+
+    /// `CapabilityNode.capability` (uint64: a JSON string in the protobuf JSON mapping, a varint in
+    /// binary) as its Linux name (`CAP_NET_BIND_SERVICE`, as in Baseline's own format); a name is
+    /// accepted in either case.
+    static func capabilityName(_ v: Any) -> String? {
+        if let n = J.int64(v) { return LinuxCapabilities.name(n) }
+        return nonEmpty(J.string(v))?.uppercased()
     }
 
     /// Nanoseconds from a number, a numeric string or an RFC 3339 string.
@@ -93,6 +116,9 @@ enum DatadogDump {
     }
 
     static func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// proto3 cannot tell a zero from an absent field: both read as absent.
+    static func nonZero(_ n: Int64?) -> Int64? { n.flatMap { $0 == 0 ? nil : $0 } }
 }
 
 extension ISO8601DateFormatter {
@@ -101,6 +127,25 @@ extension ISO8601DateFormatter {
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f
     }()
+}
+
+/// IP protocol numbers (`BindNode.protocol`) to names.
+enum IPProtocols {
+    static let names: [Int: String] = [1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp", 136: "udplite"]
+}
+
+/// Linux capability numbers (`CapabilityNode.capability`, linux/capability.h) to names.
+enum LinuxCapabilities {
+    static let names = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+        "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+    static func name(_ n: Int64) -> String { n >= 0 && n < names.count ? names[Int(n)] : "CAP_\(UInt64(bitPattern: n))" }
 }
 
 /// DNS query type numbers to names.

@@ -5,6 +5,9 @@ import Foundation
 enum LenientJSON {
     static func object(_ v: Any?) -> [String: Any]? { v as? [String: Any] }
 
+    /// A scalar field's value, nil when absent or `null` (which the JSON mapping reads as the default).
+    static func scalar(_ v: Any?) -> Any? { v is NSNull ? nil : v }
+
     static func array(_ v: Any?) -> [Any] { v as? [Any] ?? [] }
 
     static func objects(_ v: Any?) -> [[String: Any]] { array(v).compactMap { $0 as? [String: Any] } }

@@ -12,6 +12,15 @@ struct ProtobufReader {
         case fixed64(UInt64)
         case bytes(ArraySlice<UInt8>)
         case fixed32(UInt32)
+
+        var wireType: Int {
+            switch self {
+            case .varint: 0
+            case .fixed64: 1
+            case .bytes: 2
+            case .fixed32: 5
+            }
+        }
     }
 
     static func malformed(_ what: String) -> Rejection {
@@ -62,42 +71,77 @@ struct ProtobufReader {
     }
 }
 
+/// Typed access to a field's value, by the scalar type the schema declares. A value whose wire
+/// type does not fit the declared type is rejected (`invalid_protobuf`), naming the field: it
+/// would otherwise be read as something it is not.
 extension ProtobufReader.Value {
-    var integer: Int64? {
-        switch self {
-        case .varint(let v), .fixed64(let v): return Int64(bitPattern: v)
-        case .fixed32(let v): return Int64(v)
-        case .bytes: return nil
-        }
+    private func wrongType(_ field: String, _ expected: String) -> Rejection {
+        ProtobufReader.malformed("\(field) has wire type \(wireType), expected \(expected)")
     }
 
-    func string() throws(Rejection) -> String {
-        guard case .bytes(let b) = self else { throw ProtobufReader.malformed("expected a string") }
+    private func rawVarint(_ field: String) throws(Rejection) -> UInt64 {
+        guard case .varint(let v) = self else { throw wrongType(field, "varint") }
+        return v
+    }
+
+    /// `uint32`: the low 32 bits of the varint (as every protobuf runtime reads it).
+    func uint32(_ field: String) throws(Rejection) -> UInt32 { UInt32(truncatingIfNeeded: try rawVarint(field)) }
+
+    /// `int32` and enums: negative values are sign-extended to ten bytes on the wire.
+    func int32(_ field: String) throws(Rejection) -> Int32 { Int32(truncatingIfNeeded: try rawVarint(field)) }
+
+    func uint64(_ field: String) throws(Rejection) -> UInt64 { try rawVarint(field) }
+
+    /// `sint64`: zigzag-encoded.
+    func sint64(_ field: String) throws(Rejection) -> Int64 {
+        let v = try rawVarint(field)
+        return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
+    }
+
+    func bool(_ field: String) throws(Rejection) -> Bool { try rawVarint(field) != 0 }
+
+    func string(_ field: String) throws(Rejection) -> String {
+        guard case .bytes(let b) = self else { throw wrongType(field, "a length-delimited string") }
         guard let s = String(validating: b, as: UTF8.self) else {
-            throw Rejection("invalid_utf8", "a string field of the protobuf dump is not valid UTF-8")
+            throw Rejection("invalid_utf8", "the string field \(field) of the protobuf dump is not valid UTF-8")
         }
         return s
     }
 
-    func message() throws(Rejection) -> ArraySlice<UInt8> {
-        guard case .bytes(let b) = self else { throw ProtobufReader.malformed("expected an embedded message") }
+    func message(_ field: String) throws(Rejection) -> ArraySlice<UInt8> {
+        guard case .bytes(let b) = self else { throw wrongType(field, "an embedded message") }
         return b
     }
 
-    /// Repeated scalar fields may be packed into one length-delimited value.
-    func packedIntegers() throws(Rejection) -> [Int64] {
-        if let single = integer { return [single] }
-        var reader = ProtobufReader(try message())
-        var out: [Int64] = []
-        while !reader.isAtEnd { out.append(Int64(bitPattern: try reader.varint())) }
-        return out
+    /// `repeated uint32`: packed (one length-delimited run of varints, proto3's default) or one
+    /// varint per occurrence; parsers must accept both.
+    func packedUInt32s(_ field: String) throws(Rejection) -> [UInt32] {
+        switch self {
+        case .varint(let v): return [UInt32(truncatingIfNeeded: v)]
+        case .bytes(let b):
+            var reader = ProtobufReader(b)
+            var out: [UInt32] = []
+            while !reader.isAtEnd { out.append(UInt32(truncatingIfNeeded: try reader.varint())) }
+            return out
+        default: throw wrongType(field, "varints (packed or not)")
+        }
     }
 }
 
-/// Decodes binary `SecDump` into the same dictionary shape as its protobuf JSON mapping, so one
-/// converter (`DatadogDump`) serves both encodings. Field numbers from DataDog/agent-payload.
+/// Decodes binary `SecDump` into the same dictionary shape as its protobuf JSON mapping (proto
+/// field names; 64-bit integers as decimal strings; enums by name when named), so one converter
+/// (`DatadogDump`) serves both encodings.
+///
+/// Field numbers and types: DataDog/agent-payload `proto/cws/dumpsv1/activity_dump.proto` (see
+/// docs/dump-formats.md for the table). Only fields Baseline uses are read; every other field
+/// (image_tags, node_base, matched_rules, credentials, IMDS and network-device nodes, …) is skipped
+/// like an unknown field. Like any proto3 reader, a field left out means its zero value: the
+/// converter treats "absent" and "zero" alike, so both encodings give the same dump.
 enum DatadogDumpProtobuf {
     typealias Reader = ProtobufReader
+
+    /// `GenerationType` names; other numbers stay numbers (as in the JSON mapping).
+    static let generationTypes: [Int32: String] = [0: "UNKNOWN", 1: "RUNTIME", 2: "SNAPSHOT"]
 
     static func decode(_ bytes: [UInt8], maxNesting: Int) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes[...])
@@ -106,12 +150,12 @@ enum DatadogDumpProtobuf {
         var tree: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: root["host"] = try value.string()
-            case 2: root["service"] = try value.string()
-            case 3: root["source"] = try value.string()
-            case 4: root["metadata"] = try metadata(value.message())
-            case 5: tags.append(try value.string())
-            case 6: tree.append(try process(value.message(), depth: 1, maxNesting: maxNesting))
+            case 1: root["host"] = try value.string("SecDump.host")
+            case 2: root["service"] = try value.string("SecDump.service")
+            case 3: root["source"] = try value.string("SecDump.source")
+            case 4: root["metadata"] = try metadata(value.message("SecDump.metadata"))
+            case 5: tags.append(try value.string("SecDump.tags"))
+            case 6: tree.append(try process(value.message("SecDump.tree"), depth: 1, maxNesting: maxNesting))
             default: continue
             }
         }
@@ -125,11 +169,11 @@ enum DatadogDumpProtobuf {
         var m: [String: Any] = [:]
         while let (field, value) = try r.next() {
             switch field {
-            case 5: m["name"] = try value.string()
-            case 7: m["differentiate_args"] = (value.integer ?? 0) != 0
-            case 9: m["container_id"] = try value.string()
-            case 10: m["start"] = value.integer.map { String($0) }
-            case 11: m["end"] = value.integer.map { String($0) }
+            case 5: m["name"] = try value.string("Metadata.name")
+            case 7: m["differentiate_args"] = try value.bool("Metadata.differentiate_args")
+            case 9: m["container_id"] = try value.string("Metadata.container_id")
+            case 10: m["start"] = String(try value.uint64("Metadata.start"))
+            case 11: m["end"] = String(try value.uint64("Metadata.end"))
             default: continue
             }
         }
@@ -144,14 +188,15 @@ enum DatadogDumpProtobuf {
         var syscalls: [Any] = [], syscallNodes: [Any] = [], capabilities: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: node["process"] = try processInfo(value.message())
-            case 3: children.append(try process(value.message(), depth: depth + 1, maxNesting: maxNesting))
-            case 4: files.append(try fileNode(value.message(), depth: 1, maxNesting: maxNesting * 4))
-            case 5: dns.append(try dnsNode(value.message()))
-            case 6: sockets.append(try socketNode(value.message()))
-            case 7: syscalls += try value.packedIntegers().map { $0 as Any }
-            case 12: syscallNodes.append(try simple(value.message(), ints: [1: "syscall"], strings: [2: "syscall_name"]))
-            case 15: capabilities.append(try capability(value.message()))
+            case 1: node["process"] = try processInfo(value.message("ProcessActivityNode.process"))
+            case 3: children.append(try process(value.message("ProcessActivityNode.children"), depth: depth + 1, maxNesting: maxNesting))
+            case 4: files.append(try fileNode(value.message("ProcessActivityNode.files"), depth: 1, maxNesting: maxNesting * 4))
+            case 5: dns.append(try dnsNode(value.message("ProcessActivityNode.dns_names")))
+            case 6: sockets.append(try socketNode(value.message("ProcessActivityNode.sockets")))
+            case 7: syscalls += try value.packedUInt32s("ProcessActivityNode.syscalls").map { Int($0) as Any }
+            case 8: node["generation_type"] = enumValue(try value.int32("ProcessActivityNode.generation_type"), generationTypes)
+            case 12: syscallNodes.append(try syscallNode(value.message("ProcessActivityNode.syscall_nodes")))
+            case 15: capabilities.append(try capabilityNode(value.message("ProcessActivityNode.capability_nodes")))
             default: continue
             }
         }
@@ -171,17 +216,30 @@ enum DatadogDumpProtobuf {
         var args: [String] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: p["pid"] = value.integer
-            case 6: p["file"] = try simple(value.message(), ints: [:], strings: [11: "path", 12: "basename"])
-            case 11: p["comm"] = try value.string()
-            case 16: args.append(try value.string())
-            case 17: p["argv0"] = try value.string()
-            case 21: p["is_exec_child"] = (value.integer ?? 0) != 0
+            case 1: p["pid"] = Int(try value.uint32("ProcessInfo.pid"))
+            case 6: p["file"] = try fileInfo(value.message("ProcessInfo.file"))
+            case 11: p["comm"] = try value.string("ProcessInfo.comm")
+            case 16: args.append(try value.string("ProcessInfo.args"))
+            case 17: p["argv0"] = try value.string("ProcessInfo.argv0")
+            case 21: p["is_exec_child"] = try value.bool("ProcessInfo.is_exec_child")
             default: continue
             }
         }
         p["args"] = args
         return p
+    }
+
+    static func fileInfo(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+        var r = Reader(bytes)
+        var f: [String: Any] = [:]
+        while let (field, value) = try r.next() {
+            switch field {
+            case 11: f["path"] = try value.string("FileInfo.path")
+            case 12: f["basename"] = try value.string("FileInfo.basename")
+            default: continue
+            }
+        }
+        return f
     }
 
     static func fileNode(_ bytes: ArraySlice<UInt8>, depth: Int, maxNesting: Int) throws(Rejection) -> [String: Any] {
@@ -191,10 +249,11 @@ enum DatadogDumpProtobuf {
         var children: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: f["name"] = try value.string()
-            case 2: f["file"] = try simple(value.message(), ints: [:], strings: [11: "path"])
-            case 5: f["open"] = try simple(value.message(), ints: [2: "flags", 3: "mode"], strings: [:])
-            case 6: children.append(try fileNode(value.message(), depth: depth + 1, maxNesting: maxNesting))
+            case 1: f["name"] = try value.string("FileActivityNode.name")
+            case 2: f["file"] = try fileInfo(value.message("FileActivityNode.file"))
+            case 5: f["open"] = try openNode(value.message("FileActivityNode.open"))
+            case 6: children.append(try fileNode(value.message("FileActivityNode.children"), depth: depth + 1, maxNesting: maxNesting))
+            case 8: f["generation_type"] = enumValue(try value.int32("FileActivityNode.generation_type"), generationTypes)
             default: continue
             }
         }
@@ -202,13 +261,40 @@ enum DatadogDumpProtobuf {
         return f
     }
 
+    static func openNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+        var r = Reader(bytes)
+        var o: [String: Any] = [:]
+        while let (field, value) = try r.next() {
+            switch field {
+            case 1: o["retval"] = String(try value.sint64("OpenNode.retval"))
+            case 2: o["flags"] = Int(try value.uint32("OpenNode.flags"))
+            case 3: o["mode"] = Int(try value.uint32("OpenNode.mode"))
+            default: continue
+            }
+        }
+        return o
+    }
+
     static func dnsNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes)
         var requests: [Any] = []
         while let (field, value) = try r.next() {
-            if field == 1 { requests.append(try simple(value.message(), ints: [2: "type"], strings: [1: "name"])) }
+            if field == 1 { requests.append(try dnsInfo(value.message("DNSNode.requests"))) }
         }
         return ["requests": requests]
+    }
+
+    static func dnsInfo(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+        var r = Reader(bytes)
+        var d: [String: Any] = [:]
+        while let (field, value) = try r.next() {
+            switch field {
+            case 1: d["name"] = try value.string("DNSInfo.name")
+            case 2: d["type"] = Int(try value.uint32("DNSInfo.type"))
+            default: continue
+            }
+        }
+        return d
     }
 
     static func socketNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
@@ -217,8 +303,8 @@ enum DatadogDumpProtobuf {
         var binds: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: s["family"] = try value.string()
-            case 2: binds.append(try simple(value.message(), ints: [1: "port", 4: "protocol"], strings: [2: "ip"]))
+            case 1: s["family"] = try value.string("SocketNode.family")
+            case 2: binds.append(try bindNode(value.message("SocketNode.bind")))
             default: continue
             }
         }
@@ -226,19 +312,45 @@ enum DatadogDumpProtobuf {
         return s
     }
 
-    static func capability(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
-        let c = try simple(bytes, ints: [1: "capability_number"], strings: [:])
-        guard let n = c["capability_number"] as? Int64 else { return [:] }
-        return ["capability": "cap_\(n)"]
+    /// `BindNode`: port 1, ip 2, matched_rules 3, image_tags 4, protocol 5, node_base 6.
+    static func bindNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+        var r = Reader(bytes)
+        var b: [String: Any] = [:]
+        while let (field, value) = try r.next() {
+            switch field {
+            case 1: b["port"] = Int(try value.uint32("BindNode.port"))
+            case 2: b["ip"] = try value.string("BindNode.ip")
+            case 5: b["protocol"] = Int(try value.uint32("BindNode.protocol"))
+            default: continue
+            }
+        }
+        return b
     }
 
-    /// A flat message of scalar fields.
-    static func simple(_ bytes: ArraySlice<UInt8>, ints: [Int: String], strings: [Int: String]) throws(Rejection) -> [String: Any] {
+    /// `SyscallNode`: image_tags 1, syscall 2 (int32), node_base 3.
+    static func syscallNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes)
-        var out: [String: Any] = [:]
+        var s: [String: Any] = [:]
         while let (field, value) = try r.next() {
-            if let name = ints[field] { out[name] = value.integer } else if let name = strings[field] { out[name] = try value.string() }
+            if field == 2 { s["syscall"] = Int(try value.int32("SyscallNode.syscall")) }
         }
-        return out
+        return s
     }
+
+    /// `CapabilityNode`: node_base 1, capability 2 (uint64), is_capable 3.
+    static func capabilityNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+        var r = Reader(bytes)
+        var c: [String: Any] = [:]
+        while let (field, value) = try r.next() {
+            switch field {
+            case 2: c["capability"] = String(try value.uint64("CapabilityNode.capability"))
+            case 3: c["is_capable"] = try value.bool("CapabilityNode.is_capable")
+            default: continue
+            }
+        }
+        return c
+    }
+
+    /// An enum as the JSON mapping writes it: its name, or its number when it has none.
+    static func enumValue(_ n: Int32, _ names: [Int32: String]) -> Any { names[n] ?? Int(n) }
 }

@@ -28,37 +28,59 @@ func gzip(_ input: [UInt8]) -> [UInt8] {
     return Array(out[0..<produced])
 }
 
-/// The binary protobuf equivalent of a small SecDump (field numbers from agent-payload).
+/// The binary protobuf equivalent of a small SecDump (field numbers from agent-payload, `SecDumpField`).
 func protobufSecDump(name: String? = "pb-dump-1", imageTag: String = "2.0") -> [UInt8] {
+    typealias F = SecDumpField
     var w = ProtobufWriter()
-    w.string(1, "node-1")
-    w.message(4) { m in
-        if let name { m.string(5, name) }
-        m.bool(7, false)
-        m.string(9, "c0ffee")
-        m.int(10, 1_764_400_000_000_000_000)
+    w.string(F.SecDump.host, "node-1")
+    w.message(F.SecDump.metadata) { m in
+        if let name { m.string(F.Metadata.name, name) }
+        m.bool(F.Metadata.differentiateArgs, false)
+        m.string(F.Metadata.containerID, "c0ffee")
+        m.int(F.Metadata.start, 1_764_400_000_000_000_000)
     }
-    w.string(5, "image_name:redis")
-    w.string(5, "image_tag:\(imageTag)")
-    w.message(6) { node in
-        node.message(1) { p in
-            p.int(1, 7)
-            p.message(6) { f in f.string(11, "/usr/local/bin/redis-server") }
-            p.string(16, "--port")
-            p.string(16, "6379")
+    w.string(F.SecDump.tags, "image_name:redis")
+    w.string(F.SecDump.tags, "image_tag:\(imageTag)")
+    w.message(F.SecDump.tree) { node in
+        node.message(F.ProcessActivityNode.process) { p in
+            p.int(F.ProcessInfo.pid, 7)
+            p.message(F.ProcessInfo.file) { f in f.string(F.FileInfo.path, "/usr/local/bin/redis-server") }
+            p.string(F.ProcessInfo.args, "--port")
+            p.string(F.ProcessInfo.args, "6379")
         }
-        node.int(8, 3)  // generation type 3 (profile drift): unnamed enum value
-        node.message(4) { f in
-            f.string(1, "data")
-            f.message(6) { c in
-                c.string(1, "dump.rdb")
-                c.message(2) { fi in fi.string(11, "/data/dump.rdb") }
-                c.message(5) { o in o.int(2, 0o101); o.int(3, 0o644) }
+        node.int(F.ProcessActivityNode.generationType, 3)  // generation type 3: a number the enum does not name
+        node.message(F.ProcessActivityNode.files) { f in
+            f.string(F.FileActivityNode.name, "data")
+            f.message(F.FileActivityNode.children) { c in
+                c.string(F.FileActivityNode.name, "dump.rdb")
+                c.message(F.FileActivityNode.file) { fi in fi.string(F.FileInfo.path, "/data/dump.rdb") }
+                c.message(F.FileActivityNode.open) { o in o.int(F.OpenNode.flags, 0o101); o.int(F.OpenNode.mode, 0o644) }
             }
         }
-        node.message(5) { d in d.message(1) { r in r.string(1, "cache.internal"); r.int(2, 28) } }
-        node.message(6) { s in s.string(1, "AF_INET"); s.message(2) { b in b.int(1, 6379); b.string(2, "0.0.0.0") } }
-        node.bytesField(7, [0, 1, 0xC1, 0x02])  // packed syscalls 0, 1, 321
+        node.message(F.ProcessActivityNode.dnsNames) { d in
+            d.message(F.DNSNode.requests) { r in r.string(F.DNSInfo.name, "cache.internal"); r.int(F.DNSInfo.type, 28) }
+        }
+        node.message(F.ProcessActivityNode.sockets) { s in
+            s.string(F.SocketNode.family, "AF_INET")
+            s.message(F.SocketNode.bind) { b in
+                b.int(F.BindNode.port, 6379)
+                b.string(F.BindNode.ip, "0.0.0.0")
+                b.string(F.BindNode.imageTags, imageTag)
+                b.int(F.BindNode.protocol, 6)
+                b.nodeBase(F.BindNode.nodeBase, tag: imageTag)
+            }
+        }
+        node.packed(F.ProcessActivityNode.syscalls, [0, 1, 321])
+        node.message(F.ProcessActivityNode.syscallNodes) { s in
+            s.string(F.SyscallNode.imageTags, imageTag)
+            s.int32(F.SyscallNode.syscall, 232)
+            s.nodeBase(F.SyscallNode.nodeBase, tag: imageTag)
+        }
+        node.message(F.ProcessActivityNode.capabilityNodes) { c in
+            c.nodeBase(F.CapabilityNode.nodeBase, tag: imageTag)
+            c.int(F.CapabilityNode.capability, 10)
+            c.bool(F.CapabilityNode.isCapable, true)
+        }
         node.int(99, 5)  // unknown field: ignored
     }
     return w.bytes
@@ -100,7 +122,8 @@ func protobufSecDump(name: String? = "pb-dump-1", imageTag: String = "2.0") -> [
         #expect(p.files == [FileAccess(path: "/data/dump.rdb", flags: 0o101, mode: 0o644)])
         #expect(p.dns == [DNSRequest(name: "cache.internal", type: "AAAA")])
         #expect(p.binds == [SocketBind(port: 6379)])
-        #expect(p.syscalls == ["syscall_0", "syscall_1", "syscall_321"])
+        #expect(p.syscalls == ["syscall_0", "syscall_1", "syscall_321", "syscall_232"])
+        #expect(p.capabilities == ["CAP_NET_BIND_SERVICE"])
     }
 
     @Test func gzipOfEveryFormat() throws {
