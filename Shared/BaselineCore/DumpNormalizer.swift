@@ -2,8 +2,8 @@
 /// 1. container-runtime roots (runc, containerd-shim, conmon, …) are dropped: their children become roots;
 /// 2. exec children (`is_exec_child`) are re-based onto their parent's parent: exec replaces the
 ///    process image, so the new program's lineage is the one of the process that exec'd;
-/// 3. ancestors with the same binary are collapsed (a worker that forks itself adds no lineage);
-/// 4. file paths are reduced (`PathNormalizer`);
+/// 3. file paths are reduced (`PathNormalizer`, with each process's own pid);
+/// 4. ancestors with the same binary are collapsed (a worker that forks itself adds no lineage);
 /// 5. identical siblings are merged, and each process's files / DNS / binds / syscalls are de-duplicated
 ///    (open flags and modes of one path OR-ed together).
 public struct DumpNormalizer: Sendable {
@@ -19,8 +19,10 @@ public struct DumpNormalizer: Sendable {
             r.isExecChild = false
             return r
         }
-        roots = roots.map { collapseSameBinary($0) }
+        // Paths first: `/proc/<pid>` reduces with each process's own pid, before a forked worker is
+        // folded into its parent (whose pid differs).
         roots = roots.map { reducePaths($0) }
+        roots = roots.map { collapseSameBinary($0) }
         out.processes = mergeSiblings(roots, differentiateArgs: dump.differentiateArgs)
         return out
     }

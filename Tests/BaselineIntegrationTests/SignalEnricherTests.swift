@@ -62,9 +62,13 @@ import Testing
         }
     }
 
-    func exec(_ image: String, rule: String, path: String, parent: String? = nil) -> String {
-        let parentJSON = parent.map { #","parent":{"executable":{"path":"\#($0)"}}"# } ?? ""
-        return #"{"agent":{"rule_id":"\#(rule)"},"evt":{"name":"exec"},"process":{"executable":{"path":"\#(path)"}\#(parentJSON)},"tags":["image_name:\#(image)","image_tag:v1"]}"#
+    /// An exec signal as the agent sends it: ancestors nearest first, each inside the workload with
+    /// its container id, then the container runtime on the host (no container).
+    func exec(_ image: String, rule: String, path: String, parent: String? = nil, container: String? = nil) -> String {
+        let cid = container ?? "\(image)-i0"
+        let inside = parent.map { #"{"executable":{"path":"\#($0)"},"container":{"id":"\#(cid)"}},"# } ?? ""
+        let ancestors = #""ancestors":[\#(inside){"executable":{"path":"/usr/bin/containerd-shim-runc-v2"}}]"#
+        return #"{"agent":{"rule_id":"\#(rule)"},"evt":{"name":"exec"},"process":{"executable":{"path":"\#(path)"},"container":{"id":"\#(cid)"},\#(ancestors)},"container":{"id":"\#(cid)"},"tags":["image_name:\#(image)","image_tag:v1"]}"#
     }
 
     func baseline(_ m: KafkaMessage) throws -> [String: Any] {
@@ -178,7 +182,7 @@ import Testing
         try await fixtures.withMergedProfile(fixtures.workload(image), producer: producer) { client in
             try await withEnricher(client: client, producer: producer) { run in
                 // No tags: the workload comes from the container id the merger has seen.
-                try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"container":{"id":"\#(image)-i3"}}"#)
+                try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"},"ancestors":[{"executable":{"path":"/usr/bin/containerd-shim-runc-v2"}}]},"container":{"id":"\#(image)-i3"}}"#)
                 try await run.send(#"{"evt": {"name": "exec"}, "truncated"#)
                 try await run.send(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"container":{"id":"never-seen"}}"#)
                 let out = try await enriched(run.marker, count: 2)
