@@ -19,7 +19,10 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
         maxNodes: try config.int("BASELINE_DUMP_MAX_NODES", default: 200_000, range: 1...10_000_000),
         maxStringLength: try config.int("BASELINE_DUMP_MAX_STRING_LENGTH", default: 4096, range: 16...1_000_000),
         maxChildren: try config.int("BASELINE_DUMP_MAX_CHILDREN", default: 10_000, range: 1...1_000_000))
-    let ingestor = DumpIngestor(decoder: DumpDecoder(limits: limits), logger: logger)
+    let times = EventTimePolicy(
+        maxAhead: Int64(try config.int("BASELINE_EVENT_TIME_MAX_AHEAD_SECONDS", default: 300, range: 0...(365 * 86_400))) * EventTimePolicy.second,
+        maxBehind: Int64(try config.int("BASELINE_EVENT_TIME_MAX_BEHIND_SECONDS", default: 86_400, range: 0...(365 * 86_400))) * EventTimePolicy.second)
+    let ingestor = DumpIngestor(decoder: DumpDecoder(limits: limits), times: times, logger: logger)
     let stage = TransformStage(name: "dump-consumer", consumer: consumer, producer: producer,
                                maxBatch: try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000),
                                logger: logger, onStart: { readiness.markReady() }) { ingestor.transform($0) }

@@ -28,6 +28,7 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
     try Topology.ensureTopics(config, producer: producer, logger: logger)
     let maxBatch = try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000)
+    let maxVersions = try config.int("BASELINE_MAX_VERSIONS_PER_PROFILE", default: 20, range: 1...10_000)
     let stage = PreparedService(
         LazyService {
             let consumer = try KafkaConsumer(
@@ -36,9 +37,13 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
                 onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
-                                     anomalyLimit: limiter, maxBatch: maxBatch, logger: logger,
+                                     anomalyLimit: limiter, maxBatch: maxBatch, maxVersions: maxVersions, logger: logger,
                                      onStart: { readiness.markReady() })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
-    return [client, producer, stage]
+    let sweeper = ClockSweeper(
+        store: store, producer: producer,
+        interval: .seconds(try config.int("BASELINE_SWEEP_INTERVAL_SECONDS", default: 300, range: 1...86_400)),
+        quietFor: .seconds(try config.int("BASELINE_SWEEP_QUIET_SECONDS", default: 60, range: 0...86_400)), logger: logger)
+    return [client, producer, stage, sweeper]
 }

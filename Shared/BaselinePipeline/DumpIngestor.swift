@@ -11,10 +11,15 @@ public struct DumpIngestor: Sendable {
     public static let dumpIDHeader = "baseline-dump-id"
 
     let decoder: DumpDecoder
+    let times: EventTimePolicy
+    let outputTopic: String
     let logger: Logger
 
-    public init(decoder: DumpDecoder = DumpDecoder(), logger: Logger) {
+    public init(decoder: DumpDecoder = DumpDecoder(), times: EventTimePolicy = EventTimePolicy(),
+                outputTopic: String = Topics.profileMergeRequests, logger: Logger) {
         self.decoder = decoder
+        self.times = times
+        self.outputTopic = outputTopic
         self.logger = logger
     }
 
@@ -23,17 +28,30 @@ public struct DumpIngestor: Sendable {
     }
 
     public func transform(_ message: KafkaMessage) -> KafkaRecord {
-        let receivedAt = message.timestamp.map { $0 * 1_000_000 } ?? Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = Timestamps.nanoseconds(Date()) ?? 0
+        // A record time that does not fit nanoseconds (or lies in the future) is not trusted either.
+        let recordTime = message.timestamp.flatMap { ms -> Int64? in
+            let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+            return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) ? nil : ns
+        } ?? now
         do {
-            let request = try decoder.decode(message.value, contentType: message.header(Self.contentTypeHeader)?.stringValue,
-                                             receivedAt: receivedAt)
+            var request = try decoder.decode(message.value, contentType: message.header(Self.contentTypeHeader)?.stringValue,
+                                             receivedAt: recordTime)
+            let (dump, clamped) = times.apply(to: request.dump, recordTime: recordTime)
+            if clamped {
+                request.dump = dump
+                CounterCache.shared.increment("baseline_dump_times_clamped_total", [])
+                logger.notice("dump event times implausible against the record time: clamped", metadata: [
+                    "dump_id": "\(request.dumpID)", "source": "\(message.topic)/\(message.partition)/\(message.offset)",
+                ])
+            }
             let value = try JSONEncoder().encode(request)
             CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
             var headers = message.headers.filter { $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader }
             headers.append(KafkaHeader(Self.dumpIDHeader, request.dumpID))
             headers.append(KafkaHeader(Self.contentTypeHeader, "application/json"))
-            return KafkaRecord(topic: Topics.profileMergeRequests, key: request.profileKey, value: Array(value), headers: headers)
+            return KafkaRecord(topic: outputTopic, key: request.profileKey, value: Array(value), headers: headers)
         } catch let rejection as Rejection {
             return reject(message, rejection)
         } catch {

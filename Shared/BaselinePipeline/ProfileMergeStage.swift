@@ -25,6 +25,8 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     let model: ModelConfiguration
     let logger: Logger
     let maxBatch: Int
+    /// Versions kept per profile (least recently seen evicted).
+    let maxVersions: Int
     let onStart: @Sendable () -> Void
     private let limiter: LockedLimiter
     private let merged = Counter(label: "baseline_dumps_merged_total")
@@ -32,12 +34,14 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     private let invalid = Counter(label: "baseline_merge_requests_invalid_total")
     private let anomaliesCounter = Counter(label: "baseline_anomalies_total")
     private let transitionsCounter = Counter(label: "baseline_state_transitions_total")
+    private let evictedCounter = Counter(label: "baseline_versions_evicted_total")
     private let batchTimer = Timer(label: "baseline_merge_batch_seconds", preferredDisplayUnit: .seconds)
 
     public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, cache: VersionCache,
                 model: ModelConfiguration = ModelConfiguration(), anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(),
-                consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500,
+                consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500, maxVersions: Int = 20,
                 logger: Logger, onStart: @escaping @Sendable () -> Void = {}) {
+        self.maxVersions = max(1, maxVersions)
         self.consumer = consumer
         self.consumerGroup = consumerGroup
         self.producer = producer
@@ -70,12 +74,16 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
 
     public func process(_ batch: [KafkaMessage]) async throws {
         let started = ContinuousClock.now
-        var requests: [(MergeRequest, KafkaMessage)] = []
+        var requests: [(MergeItem, KafkaMessage)] = []
         var deadLetters: [KafkaRecord] = []
         let decoder = JSONDecoder()
         for message in batch {
             do {
-                requests.append((try decoder.decode(MergeRequest.self, from: Data(message.value)), message))
+                if message.header(ClockTick.kindHeader)?.stringValue == ClockTick.kind {
+                    requests.append((.tick(try decoder.decode(ClockTick.self, from: Data(message.value))), message))
+                } else {
+                    requests.append((.dump(try decoder.decode(MergeRequest.self, from: Data(message.value))), message))
+                }
             } catch {
                 invalid.increment()
                 deadLetters.append(DeadLetter.record(for: message, to: Topics.activityDumpsDLQ,
@@ -89,8 +97,10 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         }
         let (result, working) = try await merge(requests, offsets: offsets)
         for (key, state) in working { cache.put(key, state) }  // only after the commit succeeded
+        for key in result.evicted { cache.remove(key) }
         merged.increment(by: result.dumps.count)
-        duplicates.increment(by: requests.count - result.dumps.count)
+        duplicates.increment(by: requests.filter { $0.0.isDump }.count - result.dumps.count)
+        evictedCounter.increment(by: result.evicted.count)
         transitionsCounter.increment(by: result.transitions.count)
         anomaliesCounter.increment(by: result.anomalies.count)
         try await publish(updates: result.updates, anomalies: result.anomalies)
@@ -103,46 +113,74 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         var transitions: [LifecycleTransition]
         var anomalies: [Anomaly]
         var updates: [ProfileUpdate]
+        var evicted: [VersionCache.Key]
+    }
+
+    /// A message of `profile-merge-requests`: a dump to merge, or the clock's re-evaluation.
+    enum MergeItem {
+        case dump(MergeRequest)
+        case tick(ClockTick)
+
+        var key: VersionCache.Key {
+            switch self {
+            case .dump(let r): VersionCache.Key(profileKey: r.profileKey, imageTag: r.dump.workload.imageTag)
+            case .tick(let t): VersionCache.Key(profileKey: t.profileKey, imageTag: t.imageTag)
+            }
+        }
+
+        var isDump: Bool { if case .dump = self { true } else { false } }
     }
 
     /// Merges in memory on copies of the cached versions and writes the result in one transaction.
-    func merge(_ requests: [(MergeRequest, KafkaMessage)], offsets: [StoredOffset]) async throws
+    func merge(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset]) async throws
         -> (MergedBatch, [VersionCache.Key: VersionState]) {
-        let model = self.model, cache = self.cache, logger = self.logger, group = consumerGroup
+        let model = self.model, cache = self.cache, logger = self.logger, group = consumerGroup, maxVersions = self.maxVersions
         return try await store.client.withTransaction(logger: logger) { conn in
-            let known = requests.isEmpty ? [] : try await ProfileStore.mergedDumpIDs(requests.map(\.0.dumpID), conn: conn, logger: logger)
+            let dumpIDs = items.compactMap { if case .dump(let r) = $0.0 { r.dumpID } else { nil } }
+            let known = dumpIDs.isEmpty ? [] : try await ProfileStore.mergedDumpIDs(dumpIDs, conn: conn, logger: logger)
             var seen = known
             var working: [VersionCache.Key: VersionState] = [:]
             var touched: [VersionCache.Key: ProfileBatch.TouchedVersion] = [:]
             var order: [VersionCache.Key] = []
             var batch = ProfileBatch()
             batch.offsets = offsets
-            for (request, message) in requests where seen.insert(request.dumpID).inserted {
-                let key = VersionCache.Key(profileKey: request.profileKey, imageTag: request.dump.workload.imageTag)
+            for (item, message) in items {
+                if case .dump(let request) = item, !seen.insert(request.dumpID).inserted { continue }
+                let key = item.key
                 if working[key] == nil {
                     var loaded = cache.get(key)
                     if loaded == nil {
                         loaded = try await ProfileStore.loadVersion(profileKey: key.profileKey, imageTag: key.imageTag,
                                                                     miner: model.miner, conn: conn, logger: logger)
                     }
+                    // A tick for a version that no longer exists (evicted) has nothing to evaluate.
+                    if loaded == nil, case .tick = item { continue }
                     var state = loaded ?? VersionState(version: ProfileVersion(profileKey: key.profileKey, imageTag: key.imageTag,
                                                                                miner: model.miner))
                     // Overrides are re-read once per batch, so a change applies without a restart.
                     state.overrides = try await ProfileStore.loadOverrides(profileKey: key.profileKey, conn: conn, logger: logger)
                     working[key] = state
-                    touched[key] = .init(state: working[key]!, touched: [], removed: [], instances: [])
+                    touched[key] = .init(state: working[key]!, touched: [], removed: [], instances: [], dumpsMerged: false)
                     order.append(key)
                 }
-                let r = ProfileMerge.apply(request, to: &working[key]!, config: model)
-                touched[key]!.touched.formUnion(r.outcome.touched)
-                touched[key]!.touched.subtract(r.outcome.removed)
-                touched[key]!.removed.formUnion(r.outcome.removed)
-                touched[key]!.instances.insert(r.outcome.instance)
-                batch.dumps.append(MergedDumpRow(request: request, sourceTopic: message.topic, sourcePartition: message.partition,
-                                                 sourceOffset: message.offset, newNodes: r.outcome.learned.count,
-                                                 warmingUp: r.warmingUp))
-                batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
-                batch.anomalies += r.anomalies
+                switch item {
+                case .dump(let request):
+                    let r = ProfileMerge.apply(request, to: &working[key]!, config: model)
+                    touched[key]!.touched.formUnion(r.outcome.touched)
+                    touched[key]!.touched.subtract(r.outcome.removed)
+                    touched[key]!.removed.formUnion(r.outcome.removed)
+                    touched[key]!.instances.insert(r.outcome.instance)
+                    touched[key]!.dumpsMerged = true
+                    batch.dumps.append(MergedDumpRow(request: request, sourceTopic: message.topic, sourcePartition: message.partition,
+                                                     sourceOffset: message.offset, newNodes: r.outcome.learned.count,
+                                                     warmingUp: r.warmingUp))
+                    batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
+                    batch.anomalies += r.anomalies
+                case .tick(let tick):
+                    let now = max(working[key]!.version.clock, tick.at)
+                    let transitions = ProfileMerge.evaluate(&working[key]!, at: now, config: model)
+                    batch.transitions += transitions.map { ($0, key.profileKey, key.imageTag, nil) }
+                }
             }
             batch.versions = order.map { key in
                 var t = touched[key]!
@@ -150,8 +188,17 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 return t
             }
             let updates = try await ProfileStore.write(batch, group: group, lifecycle: model.lifecycle, conn: conn, logger: logger)
+            var evicted: [VersionCache.Key] = []
+            for profileKey in Set(order.map(\.profileKey)).sorted() {
+                for tag in try await ProfileStore.evictVersions(profileKey: profileKey, keep: maxVersions, conn: conn, logger: logger) {
+                    let key = VersionCache.Key(profileKey: profileKey, imageTag: tag)
+                    evicted.append(key)
+                    working.removeValue(forKey: key)
+                    logger.info("version evicted: over \(maxVersions) versions for \(profileKey)", metadata: ["image_tag": "\(tag)"])
+                }
+            }
             let merged = MergedBatch(dumps: batch.dumps, transitions: batch.transitions.map(\.transition),
-                                     anomalies: batch.anomalies, updates: updates)
+                                     anomalies: batch.anomalies, updates: updates, evicted: evicted)
             return (merged, working)
         }
     }

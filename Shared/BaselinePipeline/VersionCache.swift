@@ -8,6 +8,11 @@ public final class VersionCache: @unchecked Sendable {
     public struct Key: Hashable, Sendable {
         public var profileKey: String
         public var imageTag: String
+
+        public init(profileKey: String, imageTag: String) {
+            self.profileKey = profileKey
+            self.imageTag = imageTag
+        }
     }
 
     private let lock = NSLock()
@@ -40,5 +45,6 @@ public final class VersionCache: @unchecked Sendable {
     }
 
     public func removeAll() { lock.withLock { entries.removeAll() } }
+    public func remove(_ key: Key) { lock.withLock { _ = entries.removeValue(forKey: key) } }
     public var count: Int { lock.withLock { entries.count } }
 }

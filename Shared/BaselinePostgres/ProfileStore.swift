@@ -59,3 +59,35 @@ public struct ProfileStore: Sendable {
         return result
     }
 }
+
+extension ProfileStore {
+    /// Versions with a learning event type whose last dump is older than `quietSeconds`.
+    public func quietLearningVersions(quietSeconds: Double, limit: Int) async throws -> [(profileKey: String, imageTag: String)] {
+        var result: [(String, String)] = []
+        for try await row in try await client.query("""
+            SELECT v.profile_key, v.image_tag FROM profile_versions v
+            WHERE v.last_dump_at < now() - make_interval(secs => \(quietSeconds))
+              AND EXISTS (SELECT 1 FROM profile_event_types e
+                          WHERE e.profile_key = v.profile_key AND e.image_tag = v.image_tag AND e.state = 'learning')
+            ORDER BY v.last_dump_at LIMIT \(Int64(limit))
+            """).decode((String, String).self) {
+            result.append(row)
+        }
+        return result.map { (profileKey: $0.0, imageTag: $0.1) }
+    }
+
+    /// Deletes the least recently seen versions of `profileKey` beyond `keep` (nodes, instances
+    /// and states go with them); returns the evicted tags.
+    public static func evictVersions(profileKey: String, keep: Int, conn: PostgresConnection, logger: Logger) async throws -> [String] {
+        var evicted: [String] = []
+        for try await tag in try await conn.query("""
+            DELETE FROM profile_versions WHERE profile_key = \(profileKey) AND image_tag IN (
+                SELECT image_tag FROM profile_versions WHERE profile_key = \(profileKey)
+                ORDER BY last_dump_at DESC, image_tag DESC OFFSET \(Int64(keep)))
+            RETURNING image_tag
+            """, logger: logger).decode(String.self) {
+            evicted.append(tag)
+        }
+        return evicted
+    }
+}

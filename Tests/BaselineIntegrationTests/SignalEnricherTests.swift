@@ -114,7 +114,7 @@ import Testing
                 let found = try await suggestions(image, atMost: 2)
                 #expect(found.count == 1)
                 #expect(found.first?["suggestion_id"] as? String == suggestionID)
-                #expect(found.first?["query"] as? String == "@container.image_name:\(image) @process.executable.path:/app")
+                #expect(found.first?["query"] as? String == "@container.image_name:\(image) @process.executable.path:/app -@process.parent.container.id:*")
 
                 // Accepting it (the API's storage operation) suppresses later matching signals.
                 let suppression = try await SuppressionStore(client: client).accept(suggestionID: suggestionID, by: "test", logger: TestStack.logger)

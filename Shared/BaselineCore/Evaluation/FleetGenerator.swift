@@ -205,21 +205,12 @@ public enum FleetGenerator {
     }
 
     /// `2024-01-15-031245` (UTC) for a time in nanoseconds.
+    /// A log name stamped with the time of day of `ns` under a fixed date: the wall clock at which
+    /// a fleet is generated (and whether its span crosses midnight) must not change the names'
+    /// shape, or an evaluation would depend on the hour it runs.
     static func stamp(_ ns: Int64) -> String {
-        let seconds = ns / 1_000_000_000
-        let days = seconds / 86_400, rest = seconds % 86_400
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return "\(pad(Int(year), 4))-\(pad(Int(month), 2))-\(pad(Int(day), 2))-"
-            + "\(pad(Int(rest / 3600), 2))\(pad(Int(rest % 3600 / 60), 2))\(pad(Int(rest % 60), 2))"
+        let rest = ((ns / 1_000_000_000) % 86_400 + 86_400) % 86_400
+        return "2024-01-15-" + "\(pad(Int(rest / 3600), 2))\(pad(Int(rest % 3600 / 60), 2))\(pad(Int(rest % 60), 2))"
     }
 
     static func pad(_ n: Int, _ width: Int) -> String {

@@ -86,7 +86,7 @@ public enum ProfileMerge {
         let frozen = Set(state.lifecycle.filter { $0.value.isFrozen(at: time) }.keys)
         let closed = Set(state.lifecycle.filter { $0.value.state == .unstable }.keys)
         let instanceID = request.dump.workload.instanceID
-        let warmingUp = time.saturatingSubtracting(instanceStart(request, state.version)) < config.warmupPeriod
+        let warmingUp = age(request, state.version) < config.warmupPeriod
         let outcome = state.version.merge(request.dump, at: time, receivedAt: request.receivedAt, frozen: frozen, closed: closed,
                                           warmingUp: warmingUp)
         for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
@@ -100,14 +100,16 @@ public enum ProfileMerge {
                                anomalies: anomalies, warmingUp: warmingUp)
     }
 
-    /// When the instance started: the container's creation time where the dump says it, else the
-    /// first time the instance's dumps reached the broker (else this dump's arrival).
-    static func instanceStart(_ request: MergeRequest, _ version: ProfileVersion) -> Int64 {
-        if let created = request.dump.workload.containerCreatedAt { return created }
-        if let o = version.ordinal(of: request.dump.workload.instanceID), let first = version.instance(o).firstReceived {
-            return min(first, request.receivedAt)
+    /// How long the instance had been running when this dump was recorded: from the container's
+    /// creation where the dump says it (agent clock against event time), else from the first time
+    /// the broker saw one of its dumps (broker clock against this dump's record time), so a dump's
+    /// own event times can neither start nor stretch the warm-up.
+    static func age(_ request: MergeRequest, _ version: ProfileVersion) -> Int64 {
+        if let created = request.dump.workload.containerCreatedAt {
+            return max(0, eventTime(request).saturatingSubtracting(created))
         }
-        return request.receivedAt
+        guard let o = version.ordinal(of: request.dump.workload.instanceID), let first = version.instance(o).firstReceived else { return 0 }
+        return max(0, request.receivedAt.saturatingSubtracting(first))
     }
 
     /// Re-evaluates every learning type at `now` (the version clock, or the wall clock for a

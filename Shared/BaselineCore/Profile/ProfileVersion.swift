@@ -121,7 +121,17 @@ public struct ProfileVersion: Sendable, Hashable {
         dumps += 1
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
         for (key, bits) in ProfileNodeKey.nodes(of: dump) { keys[generalised(key), default: FileOpenBits()].formUnion(bits) }
-        for (key, bits) in keys.sorted(by: { $0.key.description < $1.key.description }) {
+        var seenInThisDump = Set<ProfileNodeKey>()
+        for (rawKey, bits) in keys.sorted(by: { $0.key.description < $1.key.description }) {
+            // A pattern mined earlier in this same dump covers the rest of its siblings.
+            let key = rawKey.type == .file ? generalised(rawKey) : rawKey
+            if !seenInThisDump.insert(key).inserted {
+                if var stats = nodes[key] {
+                    stats.open.formUnion(bits)
+                    nodes[key] = stats
+                }
+                continue
+            }
             if var stats = nodes[key] {
                 stats.open.formUnion(bits)
                 count(key, stats, sign: -1)
@@ -139,6 +149,8 @@ public struct ProfileVersion: Sendable, Hashable {
             } else {
                 learn(key, ProfileNodeStats(dumps: 1, instances: [outcome.instance], firstSeen: time, lastSeen: time, open: bits),
                       &outcome)
+                // Folded into a new pattern: the pattern already counts this dump.
+                if outcome.removed.contains(key) { seenInThisDump.insert(generalised(key)) }
             }
         }
         return outcome

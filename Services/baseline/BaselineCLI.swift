@@ -13,7 +13,8 @@ struct BaselineCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Baseline: security profiles for container workloads.",
-        subcommands: [DumpCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self, BenchCommand.self])
+        subcommands: [DumpCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self, GenerateCommand.self,
+                      EvaluateCommand.self, BenchCommand.self])
 }
 
 struct KafkaOptions: ParsableArguments {
@@ -241,7 +242,7 @@ struct BenchCommand: AsyncParsableCommand {
     struct Match: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time signal matching against profiles of growing size (target: < 5 µs per match, flat up to 100k nodes).")
-        @Option(help: "Profile sizes (nodes), comma-separated.") var sizes = "1000,10000,100000"
+        @Option(help: "Profile sizes (nodes), comma-separated.") var sizes = "100,1000,10000,100000"
         @Option(help: "Matches per size.") var matches = 200_000
 
         func run() async throws {

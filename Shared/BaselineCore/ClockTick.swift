@@ -1,0 +1,27 @@
+/// "Re-evaluate this version at `at`": what the profile-merger's sweep puts on
+/// `profile-merge-requests` (keyed by profile, so it is ordered with the profile's dumps) for
+/// versions that receive no dumps. A quiet version turns stable by the clock, or unstable past the
+/// learning limit. The time travels in the message, so a replay re-evaluates identically.
+public struct ClockTick: Codable, Hashable, Sendable {
+    public static let schemaV1 = "baseline.clock-tick/v1"
+    /// The header that tells a tick from a merge request without decoding the value.
+    public static let kindHeader = "baseline-kind"
+    public static let kind = "clock-tick"
+
+    public var schema: String
+    public var profileKey: String
+    public var imageTag: String
+    /// Wall-clock time of the sweep, nanoseconds since the epoch.
+    public var at: Int64
+
+    public init(profileKey: String, imageTag: String, at: Int64) {
+        schema = Self.schemaV1
+        self.profileKey = profileKey
+        self.imageTag = imageTag
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, profileKey = "profile_key", imageTag = "image_tag", at
+    }
+}
