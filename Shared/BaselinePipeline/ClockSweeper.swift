@@ -14,12 +14,14 @@ public struct ClockSweeper: Service {
     let producer: KafkaProducer
     let interval: Duration
     let quietFor: Duration
+    let topic: String
     let logger: Logger
 
     public init(store: ProfileStore, producer: KafkaProducer, interval: Duration = .seconds(300), quietFor: Duration = .seconds(60),
-                logger: Logger) {
+                topic: String = Topics.profileMergeRequests, logger: Logger) {
         self.store = store
         self.producer = producer
+        self.topic = topic
         self.interval = interval
         self.quietFor = quietFor
         self.logger = logger
@@ -27,12 +29,14 @@ public struct ClockSweeper: Service {
 
     /// One sweep; returns the ticks sent.
     @discardableResult
-    public func sweep(now: Int64 = Timestamps.nanoseconds(Date()) ?? 0) async throws -> Int {
+    public func sweep(now: Int64 = Timestamps.nanoseconds(Date()) ?? 0,
+                      including include: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
         let versions = try await store.quietLearningVersions(quietSeconds: Double(quietFor.components.seconds), limit: 10_000)
+            .filter { include($0.profileKey) }
         if versions.isEmpty { return 0 }
         let encoder = JSONEncoder()
         let records = try versions.map { v in
-            KafkaRecord(topic: Topics.profileMergeRequests, key: v.profileKey,
+            KafkaRecord(topic: topic, key: v.profileKey,
                         value: Array(try encoder.encode(ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now))),
                         headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
         }

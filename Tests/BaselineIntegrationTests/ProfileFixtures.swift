@@ -50,7 +50,8 @@ struct ProfileFixtures {
     /// Runs a merger on `topic` with `group` until it stored (PostgreSQL) and committed (Kafka)
     /// offsets covering `expected` messages, i.e. its last batch is completely done.
     func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
-                   producer: KafkaProducer, anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter()) async throws {
+                   producer: KafkaProducer, anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(), maxVersions: Int = 20,
+                   model: ModelConfiguration? = nil) async throws {
         let store = ProfileStore(client: client)
         let cache = VersionCache(capacity: 10)
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
@@ -58,8 +59,8 @@ struct ProfileFixtures {
                                          logger: logger)
         let stage = ProfileMergeStage(
             consumer: consumer,
-            producer: producer, store: store, cache: cache, model: model, anomalyLimit: anomalyLimit, consumerGroup: group,
-            maxBatch: maxBatch, logger: logger)
+            producer: producer, store: store, cache: cache, model: model ?? self.model, anomalyLimit: anomalyLimit, consumerGroup: group,
+            maxBatch: maxBatch, maxVersions: maxVersions, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await stage.run() }
             defer { tasks.cancelAll() }
