@@ -51,7 +51,7 @@ func readPayloads(_ files: [String]) throws -> [(name: String, bytes: [UInt8])] 
 
 /// Produces files as messages, in chunks, with progress on standard error.
 func send(files: [String], topic: String, kafka: KafkaOptions, key: String? = nil,
-          headers: (String) -> [KafkaHeader] = { _ in [] }) async throws {
+          headers: (String) -> [KafkaHeader] = { _ in [] }, transform: ([UInt8]) -> [UInt8] = { $0 }) async throws {
     let producer = try KafkaProducer(configuration: try kafka.configuration(), logger: cliLogger)
     defer { producer.close() }
     var sent = 0
@@ -59,7 +59,7 @@ func send(files: [String], topic: String, kafka: KafkaOptions, key: String? = ni
         let slice = Array(files[chunk..<min(chunk + 200, files.count)])
         let payloads = try readPayloads(slice)
         _ = try await producer.sendAll(payloads.map {
-            KafkaRecord(topic: topic, key: key.map { Array($0.utf8) }, value: $0.bytes, headers: headers($0.name))
+            KafkaRecord(topic: topic, key: key.map { Array($0.utf8) }, value: transform($0.bytes), headers: headers($0.name))
         })
         sent += payloads.count
         if files.count > 200 { FileHandle.standardError.write(Data("\rsent \(sent)/\(files.count)".utf8)) }
@@ -77,10 +77,20 @@ struct DumpCommand: AsyncParsableCommand {
         @OptionGroup var kafka: KafkaOptions
         @Option(help: "Topic to produce to.") var topic = Topics.activityDumps
         @Option(help: "Message key (same key: same partition, so the files keep their order).") var key: String?
+        @Flag(help: "Shift the JSON dumps' event times together so the newest ends a minute ago (replaying old samples).")
+        var retime = false
         @Argument(help: "Dump files; - reads standard input.") var files: [String]
 
         func run() async throws {
-            try await send(files: files, topic: topic, kafka: kafka, key: key)
+            var delta: Int64 = 0
+            if retime {
+                let latest = try readPayloads(files).compactMap { DumpRetimer.latest($0.bytes) }.max()
+                let target = Int64(Date().timeIntervalSince1970) * 1_000_000_000 - 60 * 1_000_000_000
+                delta = latest.map { target - $0 } ?? 0
+            }
+            try await send(files: files, topic: topic, kafka: kafka, key: key, transform: { [delta] bytes in
+                delta == 0 ? bytes : DumpRetimer.shifted(bytes, by: delta)
+            })
         }
     }
 

@@ -48,7 +48,8 @@ public struct ClockSweeper: Service {
     public func run() async throws {
         // The first sweep waits one interval: the merger migrates and joins its group meanwhile.
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+            // Cut short by a graceful shutdown: a five-minute sleep must not hold up SIGTERM.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             do {
                 try await sweep()
