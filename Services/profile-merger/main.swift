@@ -41,9 +41,10 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
                                      onStart: { readiness.markReady() })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
+    // 0 disables the sweep (e.g. while older mergers that do not know clock ticks still run).
+    let sweepInterval = try config.int("BASELINE_SWEEP_INTERVAL_SECONDS", default: 300, range: 0...86_400)
     let sweeper = ClockSweeper(
-        store: store, producer: producer,
-        interval: .seconds(try config.int("BASELINE_SWEEP_INTERVAL_SECONDS", default: 300, range: 1...86_400)),
+        store: store, producer: producer, interval: .seconds(sweepInterval),
         quietFor: .seconds(try config.int("BASELINE_SWEEP_QUIET_SECONDS", default: 60, range: 0...86_400)), logger: logger)
-    return [client, producer, stage, sweeper]
+    return sweepInterval > 0 ? [client, producer, stage, sweeper] : [client, producer, stage]
 }

@@ -9,6 +9,7 @@ import BaselineService
 await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) { config, readiness, logger in
     var enrichment = EnrichmentConfiguration()
     enrichment.suggestionMinCommonality = try config.double("BASELINE_SUGGESTION_MIN_COMMONALITY", default: 0.8, range: 0...1)
+    enrichment.warmupPeriod = Int64(try config.int("BASELINE_WARMUP_SECONDS", default: 180, range: 0...86_400)) * 1_000_000_000
     var autoSuppress: Set<EventType> = []
     for name in config.string("BASELINE_AUTO_SUPPRESS", default: "").split(separator: ",") {
         let trimmed = name.trimmingCharacters(in: .whitespaces)

@@ -22,7 +22,7 @@ public struct DumpNormalizer: Sendable {
         // Paths first: `/proc/<pid>` reduces with each process's own pid, before a forked worker is
         // folded into its parent (whose pid differs).
         roots = roots.map { reducePaths($0) }
-        roots = roots.map { collapseSameBinary($0) }
+        roots = roots.map { collapseSameBinary($0, differentiateArgs: dump.differentiateArgs) }
         out.processes = mergeSiblings(roots, differentiateArgs: dump.differentiateArgs)
         return out
     }
@@ -51,11 +51,12 @@ public struct DumpNormalizer: Sendable {
     }
 
     /// A child running the same binary as its parent is folded into the parent.
-    func collapseSameBinary(_ node: ProcessNode) -> ProcessNode {
+    func collapseSameBinary(_ node: ProcessNode, differentiateArgs: Bool) -> ProcessNode {
         var node = node
         var children: [ProcessNode] = []
-        for child in node.children.map(collapseSameBinary) {
-            if NodeIdentity.sameProgram((child.path, child.argv0), (node.path, node.argv0)) {
+        for child in node.children.map({ collapseSameBinary($0, differentiateArgs: differentiateArgs) }) {
+            if NodeIdentity.sameProgram((child.path, child.argv0, child.args), (node.path, node.argv0, node.args),
+                                        differentiateArgs: differentiateArgs) {
                 node.files += child.files
                 node.dns += child.dns
                 node.binds += child.binds

@@ -42,7 +42,11 @@ public struct SecuritySignal: Sendable, Hashable {
     /// The parent chain, nearest first.
     public var ancestors: [SignalProcess]
     public var ancestry: SignalAncestry
+    /// An ancestor without a resolvable path, or `process.truncated_ancestors`: the chain has a gap.
+    public var ancestorsIncomplete = false
     public var filePath: String?
+    /// `file.flags` of an open.
+    public var fileFlags: UInt32?
     public var dnsName: String?
     public var dnsType: String?
     public var bindIP: String?
@@ -112,12 +116,19 @@ public struct SecuritySignal: Sendable, Hashable {
         let executable = process?["executable"] as? [String: Any]
         var ancestors: [SignalProcess] = []
         var ancestry = SignalAncestry.none
+        var incomplete = LenientJSON.bool(process?["truncated_ancestors"])
         if let list = process?["ancestors"] as? [Any] {
             ancestry = .ancestors
-            ancestors = list.compactMap { ($0 as? [String: Any]).flatMap(signalProcess) }
-        } else if let parent = (process?["parent"] as? [String: Any]).flatMap(signalProcess) {
+            for item in list {
+                guard let object = item as? [String: Any], let p = signalProcess(object) else {
+                    incomplete = true
+                    continue
+                }
+                ancestors.append(p)
+            }
+        } else if let parentObject = process?["parent"] as? [String: Any] {
             ancestry = .parentOnly
-            ancestors = [parent]
+            if let parent = signalProcess(parentObject) { ancestors = [parent] } else { incomplete = true }
         }
         let file = root["file"] as? [String: Any]
         let question = (root["dns"] as? [String: Any])?["question"] as? [String: Any]
@@ -148,6 +159,8 @@ public struct SecuritySignal: Sendable, Hashable {
             containerID: containerID,
             workload: WorkloadTags.workload(from: tags, containerID: containerID))
         signal.id = LenientJSON.string(root["id"])
+        signal.ancestorsIncomplete = incomplete
+        signal.fileFlags = LenientJSON.int64(file?["flags"]).map { UInt32(truncatingIfNeeded: $0) }
         signal.hasImageTag = WorkloadTags.values(tags)["image_tag"] != nil
         signal.containerCreatedAt = Timestamps.nanoseconds(container?["created_at"])
         signal.date = Timestamps.nanoseconds(root["date"])

@@ -3,6 +3,7 @@ import BaselineKafka
 import BaselinePostgres
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// profile-merger's clock: every `interval`, versions that still learn and have received no dump
@@ -16,6 +17,8 @@ public struct ClockSweeper: Service {
     let quietFor: Duration
     let topic: String
     let logger: Logger
+    private let ticks = Counter(label: "baseline_clock_ticks_total")
+    private let failures = Counter(label: "baseline_clock_sweep_failures_total")
 
     public init(store: ProfileStore, producer: KafkaProducer, interval: Duration = .seconds(300), quietFor: Duration = .seconds(60),
                 topic: String = Topics.profileMergeRequests, logger: Logger) {
@@ -27,10 +30,18 @@ public struct ClockSweeper: Service {
         self.logger = logger
     }
 
-    /// One sweep; returns the ticks sent.
+    /// One sweep; returns the ticks sent. Without `at`, the round is claimed in PostgreSQL first
+    /// (several mergers sweep once per interval between them) and ticks carry the database's
+    /// clock, so one host's wrong clock cannot age versions.
     @discardableResult
-    public func sweep(now: Int64 = Timestamps.nanoseconds(Date()) ?? 0,
-                      including include: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
+    public func sweep(at: Int64? = nil, including include: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
+        let now: Int64
+        if let at {
+            now = at
+        } else {
+            guard let claimed = try await store.claimPeriodicRun("clock-sweep", minimumGap: max(1, interval.seconds * 0.9)) else { return 0 }
+            now = claimed
+        }
         let versions = try await store.quietLearningVersions(quietSeconds: Double(quietFor.components.seconds), limit: 10_000)
             .filter { include($0.profileKey) }
         if versions.isEmpty { return 0 }
@@ -41,6 +52,7 @@ public struct ClockSweeper: Service {
                         headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
         }
         _ = try await producer.sendAll(records)
+        ticks.increment(by: records.count)
         logger.debug("clock sweep", metadata: ["versions": "\(records.count)"])
         return records.count
     }
@@ -54,8 +66,13 @@ public struct ClockSweeper: Service {
             do {
                 try await sweep()
             } catch {
+                failures.increment()
                 logger.warning("clock sweep failed (retried next interval): \(error)")
             }
         }
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

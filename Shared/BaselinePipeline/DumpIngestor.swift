@@ -48,7 +48,10 @@ public struct DumpIngestor: Sendable {
             let value = try JSONEncoder().encode(request)
             CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
-            var headers = message.headers.filter { $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader }
+            // Headers this pipeline gives meaning to are set here, never passed through from outside.
+            var headers = message.headers.filter {
+                $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader && $0.name != ClockTick.kindHeader
+            }
             headers.append(KafkaHeader(Self.dumpIDHeader, request.dumpID))
             headers.append(KafkaHeader(Self.contentTypeHeader, "application/json"))
             return KafkaRecord(topic: outputTopic, key: request.profileKey, value: Array(value), headers: headers)

@@ -84,14 +84,16 @@ public struct FleetEvaluation: Sendable {
 
     func waitUntilStable(_ fleet: GeneratedFleet) async throws {
         let versions = fleet.summary.versions
-        let keys = versions.map { "\($0.imageName):\($0.imageTag)" }
+        // Every (name, tag) pair of the fleet is one of its versions: names and tags are unique to it.
+        let names = Array(Set(versions.map(\.imageName))), tags = Array(Set(versions.map(\.imageTag)))
         let expected = versions.count * EventType.allCases.count
         let deadline = ContinuousClock.now + stableTimeout
         var last = (merged: 0, stable: 0)
         while ContinuousClock.now < deadline {
             let rows = try await client.query("""
-                SELECT (SELECT count(*) FROM merged_dumps WHERE profile_key || ':' || image_tag = ANY(\(keys))),
-                       (SELECT count(*) FROM profile_event_types WHERE profile_key || ':' || image_tag = ANY(\(keys)) AND state = 'stable')
+                SELECT (SELECT count(*) FROM merged_dumps WHERE profile_key = ANY(\(names)) AND image_tag = ANY(\(tags))),
+                       (SELECT count(*) FROM profile_event_types
+                        WHERE profile_key = ANY(\(names)) AND image_tag = ANY(\(tags)) AND state = 'stable')
                 """, logger: logger).decode((Int64, Int64).self)
             for try await (merged, stable) in rows { last = (Int(merged), Int(stable)) }
             progress("dumps merged: \(last.merged)/\(fleet.dumps.count), event types stable: \(last.stable)/\(expected)")

@@ -142,6 +142,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             var working: [VersionCache.Key: VersionState] = [:]
             var touched: [VersionCache.Key: ProfileBatch.TouchedVersion] = [:]
             var order: [VersionCache.Key] = []
+            var changed = Set<VersionCache.Key>()
             var batch = ProfileBatch()
             batch.offsets = offsets
             for (item, message) in items {
@@ -180,8 +181,13 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                     let now = max(working[key]!.version.clock, tick.at)
                     let transitions = ProfileMerge.evaluate(&working[key]!, at: now, config: model)
                     batch.transitions += transitions.map { ($0, key.profileKey, key.imageTag, nil) }
+                    if !transitions.isEmpty { changed.insert(key) }
                 }
+                if item.isDump { changed.insert(key) }
             }
+            // A tick that changed nothing writes nothing (no revision, no profile update): only offsets.
+            order.removeAll { !changed.contains($0) }
+            working = working.filter { changed.contains($0.key) }
             batch.versions = order.map { key in
                 var t = touched[key]!
                 t.state = working[key]!
@@ -190,7 +196,9 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             let updates = try await ProfileStore.write(batch, group: group, lifecycle: model.lifecycle, conn: conn, logger: logger)
             var evicted: [VersionCache.Key] = []
             for profileKey in Set(order.map(\.profileKey)).sorted() {
-                for tag in try await ProfileStore.evictVersions(profileKey: profileKey, keep: maxVersions, conn: conn, logger: logger) {
+                let merged = order.filter { $0.profileKey == profileKey && touched[$0]!.dumpsMerged }.map(\.imageTag)
+                for tag in try await ProfileStore.evictVersions(profileKey: profileKey, keep: maxVersions, protected: merged,
+                                                                conn: conn, logger: logger) {
                     let key = VersionCache.Key(profileKey: profileKey, imageTag: tag)
                     evicted.append(key)
                     working.removeValue(forKey: key)

@@ -277,10 +277,18 @@ public enum Migrations {
         "ALTER TABLE profile_nodes ADD COLUMN is_pattern boolean NOT NULL DEFAULT false",
         "ALTER TABLE profile_versions ADD COLUMN differentiate_args boolean NOT NULL DEFAULT false",
         "ALTER TABLE profile_instances ADD COLUMN first_received_ns bigint",
+        // Instances from before: their first sighting is long past (no warm-up after the upgrade).
+        "UPDATE profile_instances SET first_received_ns = first_seen_ns",
         "ALTER TABLE profile_event_types ADD COLUMN stable_since_ns bigint",
         "UPDATE profile_event_types SET stable_since_ns = learning_since_ns WHERE state = 'stable'",
         // Transitions made by the clock sweep belong to no dump.
         "ALTER TABLE state_transitions ALTER COLUMN dump_id DROP NOT NULL",
-        "ALTER TABLE profile_versions ADD COLUMN last_dump_at timestamptz NOT NULL DEFAULT now()",
+        // When a version last merged a dump (clock ticks do not count): eviction and "latest tag" order.
+        "ALTER TABLE profile_versions ADD COLUMN last_dump_at timestamptz",
+        "UPDATE profile_versions SET last_dump_at = last_seen",
+        "ALTER TABLE profile_versions ALTER COLUMN last_dump_at SET DEFAULT now()",
+        "ALTER TABLE profile_versions ALTER COLUMN last_dump_at SET NOT NULL",
+        // One row per periodic job: the instance that moves `last_at` forward runs it this round.
+        "CREATE TABLE clock_sweeps (name text PRIMARY KEY, last_at timestamptz NOT NULL)",
     ])
 }

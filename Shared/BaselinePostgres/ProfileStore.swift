@@ -77,17 +77,44 @@ extension ProfileStore {
     }
 
     /// Deletes the least recently seen versions of `profileKey` beyond `keep` (nodes, instances
-    /// and states go with them); returns the evicted tags.
-    public static func evictVersions(profileKey: String, keep: Int, conn: PostgresConnection, logger: Logger) async throws -> [String] {
+    /// and states go with them; open suggestions for them are dismissed); never one of `protected`
+    /// (the versions the current batch merged into). Returns the evicted tags.
+    public static func evictVersions(profileKey: String, keep: Int, protected: [String], conn: PostgresConnection,
+                                     logger: Logger) async throws -> [String] {
         var evicted: [String] = []
         for try await tag in try await conn.query("""
             DELETE FROM profile_versions WHERE profile_key = \(profileKey) AND image_tag IN (
                 SELECT image_tag FROM profile_versions WHERE profile_key = \(profileKey)
-                ORDER BY last_dump_at DESC, image_tag DESC OFFSET \(Int64(keep)))
+                ORDER BY image_tag = ANY(\(protected)) DESC, last_dump_at DESC, image_tag DESC OFFSET \(Int64(keep)))
+              AND NOT image_tag = ANY(\(protected))
             RETURNING image_tag
             """, logger: logger).decode(String.self) {
             evicted.append(tag)
         }
+        if !evicted.isEmpty {
+            try await conn.query("""
+                UPDATE suppression_suggestions SET status = 'dismissed'
+                WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted)) AND status = 'open'
+                """, logger: logger)
+        }
         return evicted
+    }
+}
+
+extension ProfileStore {
+    /// Claims this round of the periodic job `name` (at most one claim per `minimumGap` across all
+    /// instances); returns the database's clock in nanoseconds when claimed, nil when another
+    /// instance ran it recently. The database clock, not the host's, is the time the job uses.
+    public func claimPeriodicRun(_ name: String, minimumGap seconds: Double) async throws -> Int64? {
+        var claimed: Int64?
+        for try await now in try await client.query("""
+            INSERT INTO clock_sweeps (name, last_at) VALUES (\(name), now())
+            ON CONFLICT (name) DO UPDATE SET last_at = now()
+            WHERE clock_sweeps.last_at < now() - make_interval(secs => \(seconds))
+            RETURNING (extract(epoch FROM last_at) * 1000000)::int8
+            """).decode(Int64.self) {
+            claimed = now.multipliedReportingOverflow(by: 1000).partialValue
+        }
+        return claimed
     }
 }

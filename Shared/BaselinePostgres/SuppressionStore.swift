@@ -92,7 +92,7 @@ public struct SuppressionStore: Sendable {
     /// The most recently updated tag of a profile (for signals that name no image tag).
     public func latestTag(profileKey: String) async throws -> String? {
         for try await tag in try await client.query("""
-            SELECT image_tag FROM profile_versions WHERE profile_key = \(profileKey) ORDER BY updated_at DESC LIMIT 1
+            SELECT image_tag FROM profile_versions WHERE profile_key = \(profileKey) ORDER BY last_dump_at DESC, image_tag DESC LIMIT 1
             """).decode(String.self) { return tag }
         return nil
     }

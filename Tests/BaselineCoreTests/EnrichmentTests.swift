@@ -240,3 +240,115 @@ typealias P = SignalFixture.Proc
         #expect(!enrich(s).context.inProfile)
     }
 }
+
+/// The shapes a security review tried against the key builder and the lineage boundary.
+@Suite struct KeyBuilderAttackTests {
+    func enrich(_ s: SecuritySignal, _ state: VersionState = NginxProfile.state()) -> EnrichmentResult {
+        Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: state), suppressions: SuppressionIndex(),
+                          config: EnrichmentConfiguration())
+    }
+
+    @Test func aPathWithSpacesNeverEqualsAPathWithArguments() {
+        let implant = NodeIdentity.process(path: "/usr/bin/pg_dump -f /backup/db.sql", argv0: nil, args: ["x"], differentiateArgs: true)
+        let real = NodeIdentity.process(path: "/usr/bin/pg_dump", argv0: nil, args: ["-f", "/backup/db.sql"], differentiateArgs: true)
+        #expect(implant != real)
+        #expect(NodeIdentity.process(path: "/bin/busybox", argv0: "wget] -q", args: [], differentiateArgs: false)
+            != NodeIdentity.process(path: "/bin/busybox", argv0: "wget", args: ["-q]"], differentiateArgs: false))
+        #expect(NodeIdentity.process(path: "/x", argv0: nil, args: ["a b"], differentiateArgs: true)
+            != NodeIdentity.process(path: "/x", argv0: nil, args: ["a", "b"], differentiateArgs: true))
+        // Combining marks cannot smuggle a separator or a space past the escaping.
+        let fused = NodeIdentity.process(path: "/x >\u{301} /bin/sh", argv0: nil, args: [], differentiateArgs: false)
+        #expect(!fused.contains(">") && !fused.contains(" "))
+    }
+
+    @Test func busyboxNamedAsItselfPicksTheAppletFromItsArguments() throws {
+        #expect(NodeIdentity.process(path: "/bin/busybox", argv0: "busybox", args: ["nc", "-lp", "4444"], differentiateArgs: false)
+            == "/bin/busybox[nc]")
+        #expect(NodeIdentity.process(path: "/bin/busybox", argv0: "-sh", args: [], differentiateArgs: false) == "/bin/busybox[sh]")
+        let shell = P("/bin/busybox", argv0: "sh", pid: 30)
+        let nc = try SignalFixture.signal("exec", P("/bin/busybox", argv0: "busybox", args: ["nc", "-lp", "4444"], pid: 33),
+                                          ancestors: [shell, NginxProfile.sh])
+        let r = enrich(nc)
+        #expect(!r.context.inProfile && r.context.anomaly)
+    }
+
+    @Test func aSameBinaryChildWithOtherArgumentsIsNotItsParentWhenArgumentsCount() throws {
+        // Under differentiate_args, `python3 -c payload` under `python3 server.py` is a new process.
+        var v = ProfileVersion(profileKey: "py", imageTag: "1")
+        let dump = ActivityDump(workload: Workload(imageName: "py", imageTag: "1", containerID: "c0"), differentiateArgs: true, processes: [
+            ProcessNode(path: "/usr/bin/python3", args: ["/app/server.py"], pid: 5, dns: [DNSRequest(name: "db.internal")]),
+        ])
+        v.merge(DumpNormalizer().normalize(dump), at: 1)
+        var lifecycle: [EventType: EventTypeLifecycle] = [:]
+        for t in EventType.allCases { lifecycle[t] = EventTypeLifecycle(state: .stable, learningSince: 0, lastNewNodeAt: 0) }
+        let state = VersionState(version: v, lifecycle: lifecycle)
+        let server = P("/usr/bin/python3", args: ["/app/server.py"], pid: 5)
+        let payload = try SignalFixture.signal("exec", P("/usr/bin/python3", args: ["-c", "import os"], pid: 6), ancestors: [server],
+                                               image: "py", tag: "1")
+        let r = enrich(payload, state)
+        #expect(!r.context.inProfile && r.context.anomaly && r.suggestion == nil)
+        let worker = try SignalFixture.signal("dns", P("/usr/bin/python3", args: ["/app/server.py"], pid: 7), ancestors: [server],
+                                              image: "py", tag: "1", extra: SignalFixture.dns("db.internal"))
+        #expect(enrich(worker, state).context.inProfile)  // a forked worker (same argv) is its parent
+    }
+
+    @Test func writingAFileThatWasOnlyReadIsNewBehaviour() throws {
+        let read = try SignalFixture.signal("open", NginxProfile.nginx, ancestors: [NginxProfile.sh],
+                                            extra: ["file": ["path": "/etc/nginx/nginx.conf", "flags": 0o400000]])
+        #expect(enrich(read).context.inProfile)
+        for flags in [0o1, 0o2, 0o1101, 0o2001] {
+            let write = try SignalFixture.signal("open", NginxProfile.nginx, ancestors: [NginxProfile.sh],
+                                                 extra: ["file": ["path": "/etc/nginx/nginx.conf", "flags": flags]])
+            let r = enrich(write)
+            #expect(!r.context.inProfile && r.context.anomaly && r.suggestion == nil, "flags \(flags)")
+        }
+    }
+
+    @Test func otherFileOperationsOnAKnownPathAreNotKnownBehaviour() throws {
+        for event in ["chmod", "unlink", "rename", "link", "setxattr", "mmap", "mprotect", "load_module", "chown", "utimes"] {
+            let s = try SignalFixture.signal(event, NginxProfile.nginx, ancestors: [NginxProfile.sh], extra: SignalFixture.file("/etc/nginx/nginx.conf"))
+            let r = enrich(s)
+            #expect(!r.context.inProfile && r.suggestion == nil && !r.context.suppressed, "\(event)")
+        }
+    }
+
+    @Test func gapsInTheAncestryFailClosed() throws {
+        func raw(_ process: [String: Any], container: String? = "c0") throws -> SecuritySignal {
+            var root: [String: Any] = ["agent": ["rule_id": "r1"], "evt": ["name": "exec"], "process": process,
+                                       "tags": ["image_name:nginx", "image_tag:1.25"]]
+            if let container { root["container"] = ["id": container] }
+            return try SecuritySignal.parse(Array(try JSONSerialization.data(withJSONObject: root)))
+        }
+        let nginx: [String: Any] = ["executable": ["path": "/usr/sbin/nginx"], "container": ["id": "c0"]]
+        let sh: [String: Any] = ["executable": ["path": "/bin/sh"], "container": ["id": "c0"]]
+        let host: [String: Any] = ["executable": ["path": "/usr/bin/containerd-shim-runc-v2"]]
+        // The known lineage, complete: in profile.
+        #expect(enrich(try raw(nginx.merging(["ancestors": [sh, host]]) { $1 })).context.inProfile)
+        // Empty ancestors, an unresolved ancestor, a truncated list, a chain that never reaches the host.
+        for process in [nginx.merging(["ancestors": [] as [Any]]) { $1 },
+                        nginx.merging(["ancestors": [["container": ["id": "c0"]], sh, host]]) { $1 },
+                        nginx.merging(["ancestors": [sh, host], "truncated_ancestors": true]) { $1 },
+                        nginx.merging(["ancestors": [sh]]) { $1 }] {
+            let r = enrich(try raw(process))
+            #expect(r.context.match == "no_ancestry" && !r.context.inProfile && r.suggestion == nil)
+        }
+        // The acting process without a path cannot be placed either.
+        let pathless = enrich(try raw(["container": ["id": "c0"], "ancestors": [sh, host]]))
+        #expect(pathless.context.match == "no_ancestry" && !pathless.context.inProfile)
+        // A parent in another container does not make the process a root.
+        let foreignParent = try raw(["executable": ["path": "/bin/sh"], "container": ["id": "c0"],
+                                     "parent": ["executable": ["path": "/pause"], "container": ["id": "c9"]]])
+        #expect(enrich(foreignParent).context.match == "no_ancestry")
+    }
+
+    @Test func hostileBindProtocolsAndDNSNamesNeitherCrashNorFold() throws {
+        let weird = NodeIdentity.bind(family: "AF_INET", ip: "0.0.0.0", port: 80, protocol: "a:b/c")
+        #expect(!weird.hasSuffix("/tcp") && weird.split(separator: "/").count == 2)
+        let key = ProfileNodeKey(type: .network, lineage: ["/bin/sh"], activity: weird)
+        _ = SuppressionSuggestion.query(profileKey: "x", activity: SignalActivity(type: .network, lineage: [SignalProcess(path: "/bin/sh")],
+                                                                                  boundary: .container, activity: weird),
+                                        matched: key, differentiateArgs: false)
+        #expect(NodeIdentity.dns(name: "\u{212A}afka.svc", type: "A") != NodeIdentity.dns(name: "kafka.svc", type: "A"))
+        #expect(NodeIdentity.dns(name: "KAFKA.svc", type: "a") == NodeIdentity.dns(name: "kafka.svc", type: "1"))
+    }
+}

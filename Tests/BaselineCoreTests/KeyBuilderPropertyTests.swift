@@ -70,8 +70,8 @@ import Testing
                                binds: c.binds.map { SocketBind(port: $0.0, protocol: $0.1 == 6 ? "tcp" : "17") },
                                children: c.children.map { raw($0, &rng) })
         if rng.chance(0.3) {
-            // A worker forked from the same binary, doing nothing new: collapsed into its parent.
-            node.children.append(ProcessNode(path: c.path, argv0: c.applet, pid: c.pid + 10_000))
+            // A worker forked from the same process (same argv), doing nothing new: collapsed into its parent.
+            node.children.append(ProcessNode(path: c.path, argv0: c.applet, args: c.args, pid: c.pid + 10_000))
         }
         return node
     }
@@ -98,7 +98,8 @@ import Testing
                         "network:\(l) | AF_INET 0.0.0.0:\(port)/\(proto == 6 ? "tcp" : "udp")"))
         }
         // Signals of children carry forked copies of this process in their ancestry now and then.
-        let forked = c.pid % 2 == 0 ? [SignalFixture.Proc(c.path, argv0: c.applet, pid: c.pid + 10_000), me] : [me]
+        // A fork keeps its parent's argv.
+        let forked = c.pid % 2 == 0 ? [SignalFixture.Proc(c.path, argv0: c.applet, args: c.args, pid: c.pid + 10_000), me] : [me]
         for child in c.children {
             expected(child, parent: lineage, differentiateArgs: differentiateArgs, into: &out, ancestors: forked + ancestors)
         }

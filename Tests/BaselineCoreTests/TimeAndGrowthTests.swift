@@ -110,10 +110,12 @@ import Testing
         _ = ProfileMerge.apply(request("d3", instance: "c0", at: Self.t0 + 30 * Self.minute), to: &state, config: config)
         #expect(state.lifecycle[.exec]?.state == .stable)
         // Recorded before the type turned stable, delivered after (another partition was slower).
-        let late = ProfileMerge.apply(request("late", instance: "c4", at: Self.t0 + 10 * Self.minute, children: ["/bin/rare"]), to: &state, config: config)
+        // (From a known instance, long past its warm-up: only the event time makes it learning evidence.)
+        let late = ProfileMerge.apply(request("late", instance: "c0", at: Self.t0 + 10 * Self.minute, received: Self.t0 + 31 * Self.minute,
+                                              children: ["/bin/rare"]), to: &state, config: config)
         #expect(late.anomalies.isEmpty && late.outcome.learned == [.process(lineage: ["/app", "/bin/rare"])])
         // Recorded after: an anomaly.
-        let after = ProfileMerge.apply(request("after", instance: "c4", at: Self.t0 + 40 * Self.minute, children: ["/bin/nc"]), to: &state, config: config)
+        let after = ProfileMerge.apply(request("after", instance: "c0", at: Self.t0 + 40 * Self.minute, children: ["/bin/nc"]), to: &state, config: config)
         #expect(after.anomalies.map(\.node) == [.process(lineage: ["/app", "/bin/nc"])])
     }
 
@@ -141,5 +143,28 @@ import Testing
         let a = merge(byTime), b = merge(byContainer)
         #expect(a.nodes == b.nodes)
         #expect(a.anomalies == 0 && b.anomalies == 0)
+    }
+
+    @Test func aRestartedContainerCannotTeachAStableProfile() {
+        var config = ModelConfiguration()
+        config.lifecycle.minDumps = 3
+        var state = VersionState(version: ProfileVersion(profileKey: "app", imageTag: "1"))
+        for i in 0..<3 { _ = ProfileMerge.apply(request("d\(i)", instance: "c\(i)", at: Self.t0 + Int64(i) * Self.second), to: &state, config: config) }
+        _ = ProfileMerge.apply(request("d3", instance: "c0", at: Self.t0 + 30 * Self.minute, received: Self.t0 + 30 * Self.minute), to: &state, config: config)
+        #expect(state.lifecycle[.exec]?.state == .stable)
+        // A new container whose first dump covers 30 minutes: no warm-up, its new activity is an anomaly.
+        var long = request("r1", instance: "restarted-1", at: Self.t0 + 60 * Self.minute, children: ["/bin/sh"])
+        long.dump.start = Self.t0 + 30 * Self.minute
+        let r1 = ProfileMerge.apply(long, to: &state, config: config)
+        #expect(!r1.warmingUp && r1.anomalies.map(\.node) == [.process(lineage: ["/app", "/bin/sh"])])
+        // A new container's short first dump is warm-up: no anomaly, and nothing learned either.
+        let r2 = ProfileMerge.apply(request("r2", instance: "restarted-2", at: Self.t0 + 61 * Self.minute, children: ["/bin/sh"]),
+                                    to: &state, config: config)
+        #expect(r2.warmingUp && r2.anomalies.isEmpty && r2.outcome.learned.isEmpty)
+        #expect(state.version.nodes[.process(lineage: ["/app", "/bin/sh"])] == nil)
+        // A creation time in the future, or after the events, grants no warm-up.
+        let r3 = ProfileMerge.apply(request("r3", instance: "restarted-3", at: Self.t0 + 62 * Self.minute, children: ["/bin/sh"],
+                                            created: Self.t0 + 90 * Self.minute), to: &state, config: config)
+        #expect(!r3.warmingUp && !r3.anomalies.isEmpty)
     }
 }

@@ -40,7 +40,7 @@ import Testing
             // The sweep finds it (no dump for a while: quietFor 0) and puts a tick on the topic.
             let sweeper = ClockSweeper(store: ProfileStore(client: client), producer: producer, quietFor: .zero, topic: topic, logger: logger)
             let lastEvent = requests.last!.dump.end!
-            let sent = try await sweeper.sweep(now: lastEvent + 3600 * Self.second, including: { $0 == image })
+            let sent = try await sweeper.sweep(at: lastEvent + 3600 * Self.second, including: { $0 == image })
             #expect(sent == 1)
             try await fixtures.runMerger(topic: topic, group: group, expected: 9, maxBatch: 3, client: client, producer: producer)
             #expect(try await states(image, client: client).values.allSatisfy { $0 == "stable" })
@@ -53,7 +53,7 @@ import Testing
             }
             #expect(clockRows == EventType.allCases.count)
             // Stable now: the next sweep has nothing to do for it.
-            #expect(try await sweeper.sweep(including: { $0 == image }) == 0)
+            #expect(try await sweeper.sweep(at: lastEvent + 7200 * Self.second, including: { $0 == image }) == 0)
         }
     }
 

@@ -38,13 +38,22 @@ public struct ProfileMatcher: Sendable {
     public func match(_ activity: SignalActivity) -> Match? {
         guard let exact = key(of: activity) else { return nil }
         let version = state.version
-        if let stats = version.nodes[exact] {
+        if let stats = version.nodes[exact], Self.opensAsLearned(activity, stats) {
             return Match(key: exact, stats: stats, commonality: version.commonality(of: exact), kind: .exact)
         }
         let pattern = version.generalised(exact)
-        if pattern != exact, let stats = version.nodes[pattern] {
+        if pattern != exact, let stats = version.nodes[pattern], Self.opensAsLearned(activity, stats) {
             return Match(key: pattern, stats: stats, commonality: version.commonality(of: pattern), kind: .pattern)
         }
         return nil
+    }
+
+    /// The write-side open flags (access mode, create, truncate, append) a file was seen with.
+    static let writeFlags: UInt32 = 0o3 | 0o100 | 0o1000 | 0o2000
+
+    /// A file opened for writing where the profile only ever read it is new behaviour.
+    static func opensAsLearned(_ activity: SignalActivity, _ stats: ProfileNodeStats) -> Bool {
+        guard activity.type == .file, let flags = activity.openFlags else { return true }
+        return flags & writeFlags & ~stats.open.flags == 0
     }
 }

@@ -23,20 +23,24 @@ public struct SignalActivity: Sendable, Hashable {
     /// The activity part of the node key (file path, `name TYPE`, bind), nil for exec.
     public var activity: String?
 
-    /// Maps `evt.name` to an event type; nil for events profiles do not model.
+    /// The open flags the signal reports (file events), nil when it does not say.
+    public var openFlags: UInt32?
+
+    /// Maps `evt.name` to an event type; nil for events profiles do not model. Profiles learn
+    /// execs, opens, DNS requests and binds only: a `chmod`, `unlink`, `rename`, `mmap` or
+    /// `load_module` of a known path is another operation, never "known behaviour".
     public static func eventType(of name: String) -> EventType? {
         switch name.lowercased() {
-        case "exec", "fork": return .exec
-        case "open", "chmod", "chown", "unlink", "rename", "mkdir", "rmdir", "utimes", "link", "setxattr", "removexattr",
-             "splice", "mmap", "mprotect", "load_module", "chdir":
-            return .file
+        case "exec": return .exec
+        case "open": return .file
         case "dns": return .dns
         case "bind": return .network
         default: return nil
         }
     }
 
-    public init(type: EventType, lineage: [SignalProcess], boundary: Boundary, activity: String?) {
+    public init(type: EventType, lineage: [SignalProcess], boundary: Boundary, activity: String?, openFlags: UInt32? = nil) {
+        self.openFlags = openFlags
         self.type = type
         self.lineage = lineage
         self.boundary = boundary
@@ -45,8 +49,9 @@ public struct SignalActivity: Sendable, Hashable {
 
     /// Nil when the event or its fields are not modelled by profiles.
     public init?(signal: SecuritySignal) {
-        guard let type = Self.eventType(of: signal.eventName), let process = signal.process, !process.path.isEmpty else { return nil }
+        guard let type = Self.eventType(of: signal.eventName) else { return nil }
         let paths = PathNormalizer()
+        openFlags = type == .file ? signal.fileFlags : nil
         switch type {
         case .exec:
             activity = nil
@@ -64,42 +69,53 @@ public struct SignalActivity: Sendable, Hashable {
             return nil
         }
         self.type = type
+        // Without the acting process's path the activity cannot be placed: never matched.
+        guard let process = signal.process, !process.path.isEmpty else {
+            (lineage, boundary) = ([], .none)
+            return
+        }
         (lineage, boundary) = Self.lineage(of: signal, process: process)
         lineage = lineage.map { p in
             var p = p
             p.path = paths.normalize(p.path, pid: p.pid)
             return p
         }
-        lineage = Self.collapsed(lineage)
     }
 
-    /// The workload's part of the chain `ancestors (top first) + process`.
+    /// The workload's part of the chain `ancestors (top first) + process`. Fails closed: when the
+    /// top of the workload cannot be seen, the signal has no usable ancestry.
     static func lineage(of signal: SecuritySignal, process: SignalProcess) -> ([SignalProcess], Boundary) {
+        // An ancestor the agent could not resolve (no path) or a truncated list breaks the chain.
+        guard !signal.ancestorsIncomplete else { return ([], .none) }
         switch signal.ancestry {
         case .none:
             return ([], .none)
         case .parentOnly:
-            // One known level: usable only when the parent is visibly outside the workload (another
-            // container, or a container runtime), so the process is its root. A parent without
-            // container information may be a host process or an agent that does not say: unknown.
-            guard let parent = signal.ancestors.first else { return ([], .none) }
-            if let container = signal.containerID, let parentContainer = parent.containerID, parentContainer != container {
-                return ([process], .container)
-            }
-            if parent.containerID == nil && ContainerRuntimes.isRuntime(parent.path) { return ([process], .runtime) }
-            return ([], .none)
+            // One known level: usable only when the parent is visibly a host process (no container
+            // while the signal has one), so the process is the workload's root.
+            guard let parent = signal.ancestors.first, signal.ancestors.count == 1, let container = signal.containerID,
+                  parent.containerID == nil, process.containerID == nil || process.containerID == container else { return ([], .none) }
+            // Only agents that put containers on processes make "no container" mean "host".
+            return process.containerID != nil ? ([process], .container) : ([], .none)
         case .ancestors:
             break
         }
+        guard !signal.ancestors.isEmpty else { return ([], .none) }
         let chain = signal.ancestors.reversed() + [process]
         if let container = signal.containerID, signal.ancestors.contains(where: { $0.containerID != nil }) {
-            // The run of processes, from the acting one upwards, that share the signal's container.
+            // The run of processes, from the acting one upwards, that share the signal's container;
+            // it must end at a visible host process, else the workload's top is not in sight.
             var inside: [SignalProcess] = []
+            var sawHost = false
             for p in chain.reversed() {
-                guard p.containerID == container || (p == process && p.containerID == nil) else { break }
-                inside.append(p)
+                if p.containerID == container || (p == process && p.containerID == nil) {
+                    inside.append(p)
+                } else {
+                    sawHost = p.containerID == nil
+                    break
+                }
             }
-            return (inside.reversed(), .container)
+            return sawHost && !inside.isEmpty ? (inside.reversed(), .container) : ([], .none)
         }
         // No per-ancestor container information: the workload starts below the topmost run of
         // runtime binaries (a binary inside the workload named `runc` must not reset the lineage).
@@ -108,22 +124,21 @@ public struct SignalActivity: Sendable, Hashable {
             while end + 1 < chain.count - 1, ContainerRuntimes.isRuntime(chain[end + 1].path) { end += 1 }
             return (Array(chain[(end + 1)...]), .runtime)
         }
-        return (Array(chain), .unbounded)
+        // A containerised signal whose boundary cannot be found is unusable; a host workload (no
+        // container at all) is the whole chain.
+        return signal.containerID == nil ? (Array(chain), .unbounded) : ([], .none)
     }
 
-    /// A process running the same program as its parent adds no lineage (as in dumps).
-    static func collapsed(_ chain: [SignalProcess]) -> [SignalProcess] {
-        var out: [SignalProcess] = []
-        for p in chain {
-            if let last = out.last, NodeIdentity.sameProgram((last.path, last.argv0), (p.path, p.argv0)) { continue }
-            out.append(p)
+    /// Lineage identities as they appear in node keys: a process with the same identity as its
+    /// parent (a forked worker; with `differentiate_args`, also the same arguments) adds no
+    /// lineage, as in dumps.
+    public func lineageIdentities(differentiateArgs: Bool) -> [String] {
+        var out: [String] = []
+        for p in lineage {
+            let id = NodeIdentity.process(path: p.path, argv0: p.argv0, args: p.args, differentiateArgs: differentiateArgs)
+            if out.last != id { out.append(id) }
         }
         return out
-    }
-
-    /// Lineage identities as they appear in node keys.
-    public func lineageIdentities(differentiateArgs: Bool) -> [String] {
-        lineage.map { NodeIdentity.process(path: $0.path, argv0: $0.argv0, args: $0.args, differentiateArgs: differentiateArgs) }
     }
 
     /// The node key this activity would have in a profile; nil without a usable lineage.

@@ -105,7 +105,7 @@ public struct SuppressionSuggestion: Codable, Sendable, Hashable {
             case .network:
                 // `AF_INET 0.0.0.0:80/tcp`
                 let parts = activityPart.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, let colon = parts[1].lastIndex(of: ":"), let slash = parts[1].lastIndex(of: "/") {
+                if parts.count == 2, let colon = parts[1].lastIndex(of: ":"), let slash = parts[1].lastIndex(of: "/"), colon < slash {
                     terms.append("@bind.addr.family:\(escape(String(parts[0])))")
                     terms.append("@bind.addr.ip:\(escape(String(parts[1][..<colon])))")
                     terms.append("@bind.addr.port:\(parts[1][parts[1].index(after: colon)..<slash])")
@@ -119,6 +119,7 @@ public struct SuppressionSuggestion: Codable, Sendable, Hashable {
 
     /// Quotes values with spaces or query syntax; `*` stays a wildcard.
     static func escape(_ v: String) -> String {
-        v.contains(where: { " ():\"\\".contains($0) }) ? "\"" + v.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : v
+        guard v.contains(where: { " ():\"\\".contains($0) || $0.isWhitespace }) else { return v }
+        return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

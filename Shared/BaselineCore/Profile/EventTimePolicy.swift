@@ -30,7 +30,8 @@ public struct EventTimePolicy: Sendable, Hashable {
             clamped = true
         }
         if let s = out.start, let e = out.end, s > e { out.start = e }
-        if let created = dump.workload.containerCreatedAt, created < low || created > high {
+        // A container may have started long ago; one that starts in the future is a wrong clock.
+        if let created = dump.workload.containerCreatedAt, created > high {
             out.workload.containerCreatedAt = nil
             clamped = true
         }

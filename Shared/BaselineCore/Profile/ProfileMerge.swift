@@ -84,7 +84,9 @@ public enum ProfileMerge {
         // A type is frozen for this dump only if it was stable when the dump's events happened:
         // a dump that predates stability (late delivery, another partition) is learning evidence.
         let frozen = Set(state.lifecycle.filter { $0.value.isFrozen(at: time) }.keys)
-        let closed = Set(state.lifecycle.filter { $0.value.state == .unstable }.keys)
+        // Over the node cap a type stops learning (its lifecycle turns it unstable/too_large).
+        let cap = state.overrides.applied(to: config.lifecycle).nodeCap
+        let closed = Set(EventType.allCases.filter { state.version.nodeCount($0) > cap })
         let instanceID = request.dump.workload.instanceID
         let warmingUp = age(request, state.version) < config.warmupPeriod
         let outcome = state.version.merge(request.dump, at: time, receivedAt: request.receivedAt, frozen: frozen, closed: closed,
@@ -104,12 +106,21 @@ public enum ProfileMerge {
     /// creation where the dump says it (agent clock against event time), else from the first time
     /// the broker saw one of its dumps (broker clock against this dump's record time), so a dump's
     /// own event times can neither start nor stretch the warm-up.
+    /// Unknown or contradictory ages (negative, an instance from before broker times were kept)
+    /// count as old: only evidence of a young container grants warm-up.
     static func age(_ request: MergeRequest, _ version: ProfileVersion) -> Int64 {
         if let created = request.dump.workload.containerCreatedAt {
-            return max(0, eventTime(request).saturatingSubtracting(created))
+            let age = eventTime(request).saturatingSubtracting(created)
+            return age >= 0 ? age : .max
         }
-        guard let o = version.ordinal(of: request.dump.workload.instanceID), let first = version.instance(o).firstReceived else { return 0 }
-        return max(0, request.receivedAt.saturatingSubtracting(first))
+        if let o = version.ordinal(of: request.dump.workload.instanceID) {
+            guard let first = version.instance(o).firstReceived else { return .max }
+            let age = request.receivedAt.saturatingSubtracting(first)
+            return age >= 0 ? age : .max
+        }
+        // The instance's first dump: warm-up only if its whole window is that short.
+        guard let start = request.dump.start, let end = request.dump.end, end >= start else { return .max }
+        return end.saturatingSubtracting(start)
     }
 
     /// Re-evaluates every learning type at `now` (the version clock, or the wall clock for a

@@ -48,6 +48,8 @@ public struct VersionMergeOutcome: Sendable, Hashable {
     public var touched: Set<ProfileNodeKey> = []
     /// Nodes folded into a pattern and removed.
     public var removed: Set<ProfileNodeKey> = []
+    /// New nodes of a stable type seen during warm-up: neither learned nor anomalies.
+    public var warmUpIgnored: [ProfileNodeKey] = []
     /// The instance ordinal of the dump.
     public var instance: Int32 = 0
 }
@@ -142,8 +144,10 @@ public struct ProfileVersion: Sendable, Hashable {
                 nodes[key] = stats
                 count(key, stats, sign: 1)
                 outcome.touched.insert(key)
-            } else if frozen.contains(key.type) && !warmingUp {
-                outcome.anomalies.append(key)
+            } else if frozen.contains(key.type) {
+                // Warm-up activity is no anomaly, but a stable baseline never learns from it either:
+                // a freshly started (or restarted) container must not be able to teach the profile.
+                if warmingUp { outcome.warmUpIgnored.append(key) } else { outcome.anomalies.append(key) }
             } else if closed.contains(key.type) {
                 continue
             } else {
