@@ -22,7 +22,9 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
     let times = EventTimePolicy(
         maxAhead: Int64(try config.int("BASELINE_EVENT_TIME_MAX_AHEAD_SECONDS", default: 300, range: 0...(365 * 86_400))) * EventTimePolicy.second,
         maxBehind: Int64(try config.int("BASELINE_EVENT_TIME_MAX_BEHIND_SECONDS", default: 86_400, range: 0...(365 * 86_400))) * EventTimePolicy.second)
-    let ingestor = DumpIngestor(decoder: DumpDecoder(limits: limits), times: times, logger: logger)
+    var storage = StorageLimits()
+    storage.maxOutputBytes = try config.int("BASELINE_MAX_OUTPUT_BYTES", default: storage.maxOutputBytes, range: 1024...(1 << 30))
+    let ingestor = DumpIngestor(decoder: DumpDecoder(limits: limits), times: times, storage: storage, logger: logger)
     let stage = TransformStage(name: "dump-consumer", consumer: consumer, producer: producer,
                                maxBatch: try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000),
                                logger: logger, onStart: { readiness.markReady() }) { ingestor.transform($0) }

@@ -12,13 +12,15 @@ public struct DumpIngestor: Sendable {
 
     let decoder: DumpDecoder
     let times: EventTimePolicy
+    let storage: StorageLimits
     let outputTopic: String
     let logger: Logger
 
-    public init(decoder: DumpDecoder = DumpDecoder(), times: EventTimePolicy = EventTimePolicy(),
+    public init(decoder: DumpDecoder = DumpDecoder(), times: EventTimePolicy = EventTimePolicy(), storage: StorageLimits = StorageLimits(),
                 outputTopic: String = Topics.profileMergeRequests, logger: Logger) {
         self.decoder = decoder
         self.times = times
+        self.storage = storage
         self.outputTopic = outputTopic
         self.logger = logger
     }
@@ -45,7 +47,9 @@ public struct DumpIngestor: Sendable {
                     "dump_id": "\(request.dumpID)", "source": "\(message.topic)/\(message.partition)/\(message.offset)",
                 ])
             }
+            try storage.check(request)
             let value = try JSONEncoder().encode(request)
+            try storage.check(outputBytes: value.count)
             CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
             // Headers this pipeline gives meaning to are set here, never passed through from outside.

@@ -18,6 +18,10 @@ import Testing
             Array(#"{"workload":{"image_name":"\#(image)","container_id":"c2"},"processes":[{"path":"/bin/b","files":[{"path":"/proc/9/stat"}]}]}"#.utf8),
             Array(#"{"metadata":{"name":"\#(run)-dd","container_id":"c3"},"tags":["image_name:\#(image)"],"tree":[{"process":{"file":{"path":"/bin/c"}}}]}"#.utf8),
         ]
+        // Valid input whose merge request would not fit a Kafka message (librdkafka's default limit).
+        let manyFiles = (0..<9_000).map { #"{"path":"/var/lib/app/objects/\#($0)-\#(String(repeating: "a", count: 90))"}"# }.joined(separator: ",")
+        let tooBig = Array(#"{"workload":{"image_name":"x","container_id":"c9"},"processes":[{"path":"/bin/a","files":[\#(manyFiles)]}]}"#.utf8)
+        let longKey = Array(#"{"workload":{"image_name":"x","container_id":"c8"},"processes":[{"path":"/bin/a","files":[{"path":"/\#(String(repeating: "d", count: 2500))"}]}]}"#.utf8)
         let deepTree = "{\"workload\":{\"image_name\":\"x\"},\"processes\":[" + String(repeating: "{\"path\":\"/a\",\"children\":[", count: 70)
             + String(repeating: "]}", count: 70) + "]}"
         let garbage: [[UInt8]] = [
@@ -29,6 +33,8 @@ import Testing
             Array(deepTree.utf8),                                            // deep tree
             Array(#"{"workload":{"image_name":"x"},"processes":[]}"#.utf8),  // empty tree
             [],                                                              // empty payload
+            tooBig,                                                          // output over message.max.bytes
+            longKey,                                                         // node key over the index limit
         ]
         let producer = try KafkaProducer(configuration: TestStack.kafka, extraProperties: ["message.max.bytes": "40000000"], logger: logger)
         defer { producer.close() }
@@ -39,11 +45,14 @@ import Testing
         }
         _ = try await producer.sendAll(inputs)
 
+        // The stage produces with librdkafka's default limits, as dump-consumer does.
+        let stageProducer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { stageProducer.close() }
         let ingest = DumpIngestor(logger: logger)
         let stage = TransformStage(name: "dump-consumer-test",
                                    consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("dc"),
                                                                topics: [input], logger: logger),
-                                   producer: producer, logger: logger) { ingest.transform($0) }
+                                   producer: stageProducer, logger: logger) { ingest.transform($0) }
         let mine: (KafkaMessage) -> Bool = { $0.header("run")?.stringValue == run }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await stage.run() }
@@ -68,11 +77,18 @@ import Testing
             #expect(reasons[g + 5] == "too_deep")
             #expect(reasons[g + 6] == "empty_tree")
             #expect(reasons[g + 7] == "empty_payload")
-            // Dead letters keep the original bytes.
+            #expect(reasons[g + 8] == "output_too_large")
+            #expect(reasons[g + 9] == "node_key_too_long")
+            // Dead letters keep the original bytes; one too large for a message keeps its first bytes and says so.
             for m in rejected {
                 let n = Int(m.header("n")!.stringValue!)!
-                #expect(m.value == inputs[n].value)
+                if let original = m.header(DeadLetter.truncatedHeader)?.stringValue {
+                    #expect(Int(original) == inputs[n].value.count && m.value == Array(inputs[n].value.prefix(m.value.count)))
+                } else {
+                    #expect(m.value == inputs[n].value)
+                }
             }
+            #expect(rejected.contains { $0.header(DeadLetter.truncatedHeader) != nil })
         }
     }
 }
