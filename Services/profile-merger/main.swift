@@ -38,7 +38,10 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
                                      anomalyLimit: limiter, maxBatch: maxBatch, maxVersions: maxVersions, logger: logger,
-                                     onStart: { readiness.markReady() })
+                                     onStart: { readiness.markReady() },
+                                     reportHealth: { problem in
+                                         if let problem { readiness.markNotReady(problem) } else { readiness.markReady() }
+                                     })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     // 0 disables the sweep (e.g. while older mergers that do not know clock ticks still run).

@@ -27,7 +27,11 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     let maxBatch: Int
     /// Versions kept per profile (least recently seen evicted).
     let maxVersions: Int
+    /// How often the anomaly outbox is drained while running.
+    public var relayInterval: Duration = .seconds(30)
     let onStart: @Sendable () -> Void
+    /// nil: healthy; else why the stage cannot make progress now (reported on /readyz).
+    let reportHealth: @Sendable (String?) -> Void
     private let limiter: LockedLimiter
     private let merged = Counter(label: "baseline_dumps_merged_total")
     private let duplicates = Counter(label: "baseline_dumps_duplicate_total")
@@ -35,12 +39,17 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     private let anomaliesCounter = Counter(label: "baseline_anomalies_total")
     private let transitionsCounter = Counter(label: "baseline_state_transitions_total")
     private let evictedCounter = Counter(label: "baseline_versions_evicted_total")
+    private let retries = Counter(label: "baseline_merge_retries_total")
+    private let deadLettered = Counter(label: "baseline_merge_requests_dead_lettered_total")
+    private let fencedCounter = Counter(label: "baseline_merge_batches_fenced_total")
     private let batchTimer = Timer(label: "baseline_merge_batch_seconds", preferredDisplayUnit: .seconds)
 
     public init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, cache: VersionCache,
                 model: ModelConfiguration = ModelConfiguration(), anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(),
                 consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500, maxVersions: Int = 20,
-                logger: Logger, onStart: @escaping @Sendable () -> Void = {}) {
+                logger: Logger, onStart: @escaping @Sendable () -> Void = {},
+                reportHealth: @escaping @Sendable (String?) -> Void = { _ in }) {
+        self.reportHealth = reportHealth
         self.maxVersions = max(1, maxVersions)
         self.consumer = consumer
         self.consumerGroup = consumerGroup
@@ -69,7 +78,14 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     public func run() async throws {
         onStart()
         await drainAnomalyOutbox()
-        try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { try await process($0) }
+        // The outbox relay runs beside the consumer loop: an anomaly whose publication failed goes
+        // out within a minute, not at the next restart.
+        let relay = OutboxRelay(interval: relayInterval) { [self] in await drainAnomalyOutbox(olderThan: 30) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await relay.run() }
+            defer { group.cancelAll() }
+            try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { try await process($0) }
+        }
     }
 
     public func process(_ batch: [KafkaMessage]) async throws {
@@ -86,26 +102,137 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 }
             } catch {
                 invalid.increment()
-                deadLetters.append(DeadLetter.record(for: message, to: Topics.activityDumpsDLQ,
+                deadLetters.append(DeadLetter.record(for: message, to: Topics.profileMergeRequestsDLQ,
                                                      rejection: Rejection("invalid_merge_request", "\(error)")))
             }
         }
         // Dead letters first: once the transaction stores the offsets they would never be retried.
-        if !deadLetters.isEmpty { _ = try await producer.sendAll(deadLetters) }
-        let offsets = KafkaConsumer.nextOffsets(after: batch).map {
-            StoredOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
+        if !deadLetters.isEmpty { try await retrying("dead letters") { _ = try await self.producer.sendAll(deadLetters) } }
+        let offsets = Self.offsets(KafkaConsumer.nextOffsets(after: batch))
+        let firsts = Self.firstOffsets(batch)
+        do {
+            do {
+                try await mergeRetrying(requests, offsets: offsets, firsts: firsts)
+            } catch let failure as DeterministicFailure {
+                logger.warning("merge batch failed deterministically, merging its \(requests.count) messages one by one: \(failure.reason)")
+                try await isolate(requests, batchOffsets: offsets, batchFirsts: firsts)
+            }
+        } catch let fenced as FencedBatch {
+            try await fence(fenced, batch: batch)
+            return
         }
-        let (result, working) = try await merge(requests, offsets: offsets)
+        reportHealth(nil)
+        do {
+            try await consumer.commit(after: batch)  // lag visibility only: PostgreSQL holds the offsets
+        } catch {
+            logger.notice("Kafka offset commit failed (offsets are stored in PostgreSQL): \(error)")
+        }
+        batchTimer.recordInterval(since: started)
+    }
+
+    /// Merges and publishes; transient database errors are retried with capped, jittered backoff
+    /// while the service reports not ready; a deterministic one surfaces as `DeterministicFailure`.
+    func mergeRetrying(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset]) async throws {
+        let (result, working) = try await retrying("merge") { try await self.merge(items, offsets: offsets, firsts: firsts) }
         for (key, state) in working { cache.put(key, state) }  // only after the commit succeeded
         for key in result.evicted { cache.remove(key) }
         merged.increment(by: result.dumps.count)
-        duplicates.increment(by: requests.filter { $0.0.isDump }.count - result.dumps.count)
+        duplicates.increment(by: items.filter { $0.0.isDump }.count - result.dumps.count)
         evictedCounter.increment(by: result.evicted.count)
         transitionsCounter.increment(by: result.transitions.count)
         anomaliesCounter.increment(by: result.anomalies.count)
-        try await publish(updates: result.updates, anomalies: result.anomalies)
-        try? await consumer.commit(after: batch)
-        batchTimer.recordInterval(since: started)
+        await publish(updates: result.updates, anomalies: result.anomalies)
+    }
+
+    /// One message at a time, so the one that fails every time is dead-lettered with its reason and
+    /// its offset stored, and the partition moves on.
+    func isolate(_ items: [(MergeItem, KafkaMessage)], batchOffsets: [StoredOffset], batchFirsts: [StoredOffset]) async throws {
+        for (item, message) in items {
+            let next = [StoredOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset + 1)]
+            let first = [StoredOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset)]
+            do {
+                try await mergeRetrying([(item, message)], offsets: next, firsts: first)
+            } catch let failure as DeterministicFailure {
+                deadLettered.increment()
+                logger.error("merge request dead-lettered", metadata: [
+                    "source": "\(message.topic)/\(message.partition)/\(message.offset)", "reason": "\(failure.reason)",
+                ])
+                let record = DeadLetter.record(for: message, to: Topics.profileMergeRequestsDLQ,
+                                               rejection: Rejection("merge_failed", failure.reason))
+                try await retrying("dead letter") { _ = try await self.producer.sendAll([record]) }
+                try await retrying("offsets") {
+                    try await self.store.storeOffsets(next, firsts: first, group: self.consumerGroup, logger: self.logger)
+                }
+            }
+        }
+        // Offsets of messages that never reached the merge (invalid ones, already dead-lettered).
+        try await retrying("offsets") {
+            try await self.store.storeOffsets(batchOffsets, firsts: [], group: self.consumerGroup, logger: self.logger)
+        }
+    }
+
+    /// Another member owns a partition of this batch now: drop what this one holds and go back to
+    /// the stored offsets of the partitions it still has (nothing was written).
+    func fence(_ fenced: FencedBatch, batch: [KafkaMessage]) async throws {
+        fencedCounter.increment()
+        logger.warning("\(fenced)")
+        cache.removeAll()
+        let assigned = consumer.assignment
+        let partitions = Set(batch.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition) }).filter(assigned.contains)
+        let stored = try await retrying("offsets") {
+            try await self.store.loadOffsets(group: self.consumerGroup, partitions: partitions.map { ($0.topic, $0.partition) })
+        }
+        var positions: [KafkaTopicPartition: Int64] = [:]
+        for s in stored where partitions.contains(KafkaTopicPartition(topic: s.topic, partition: s.partition)) {
+            positions[KafkaTopicPartition(topic: s.topic, partition: s.partition)] = s.nextOffset
+        }
+        if !positions.isEmpty { try? await consumer.seek(positions) }
+    }
+
+    struct DeterministicFailure: Error {
+        let reason: String
+    }
+
+    /// Runs `body` until it succeeds: transient failures wait (200 ms doubling to 30 s, ±25 %
+    /// jitter) while the service says why it is not ready; deterministic ones, or unknown ones
+    /// after five attempts, are rethrown as `DeterministicFailure`; fencing is rethrown as is.
+    func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var delay = Duration.milliseconds(200)
+        var attempt = 0
+        while true {
+            do {
+                let value = try await body()
+                if attempt > 0 { reportHealth(nil) }
+                return value
+            } catch let fenced as FencedBatch {
+                throw fenced
+            } catch {
+                attempt += 1
+                let kind = DatabaseFailure.classify(error)
+                let reason = DatabaseFailure.describe(error)
+                if kind == .deterministic || (kind == .unknown && attempt >= 5) { throw DeterministicFailure(reason: reason) }
+                if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
+                retries.increment()
+                reportHealth("\(what) failing (attempt \(attempt)): \(reason)")
+                logger.warning("\(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(delay): \(reason)")
+                let jitter = Double.random(in: 0.75...1.25)
+                try await Task.sleep(for: delay * jitter)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    static func offsets(_ next: [KafkaTopicPartition: Int64]) -> [StoredOffset] {
+        next.map { StoredOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
+    }
+
+    static func firstOffsets(_ batch: [KafkaMessage]) -> [StoredOffset] {
+        var first: [KafkaTopicPartition: Int64] = [:]
+        for m in batch {
+            let tp = KafkaTopicPartition(topic: m.topic, partition: m.partition)
+            first[tp] = min(first[tp] ?? m.offset, m.offset)
+        }
+        return offsets(first)
     }
 
     struct MergedBatch {
@@ -132,10 +259,23 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     }
 
     /// Merges in memory on copies of the cached versions and writes the result in one transaction.
-    func merge(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset]) async throws
+    func merge(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset] = []) async throws
         -> (MergedBatch, [VersionCache.Key: VersionState]) {
         let model = self.model, cache = self.cache, logger = self.logger, group = consumerGroup, maxVersions = self.maxVersions
-        return try await store.client.withTransaction(logger: logger) { conn in
+        do {
+            return try await mergeTransaction(items, offsets: offsets, firsts: firsts, model: model, cache: cache, logger: logger,
+                                              group: group, maxVersions: maxVersions)
+        } catch {
+            // Fencing is a decision, not a database failure: surface it unwrapped.
+            if let fenced = DatabaseFailure.underlying(error) as? FencedBatch { throw fenced }
+            throw error
+        }
+    }
+
+    func mergeTransaction(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset], model: ModelConfiguration,
+                          cache: VersionCache, logger: Logger, group: String, maxVersions: Int) async throws
+        -> (MergedBatch, [VersionCache.Key: VersionState]) {
+        try await store.client.withTransaction(logger: logger) { conn in
             let dumpIDs = items.compactMap { if case .dump(let r) = $0.0 { r.dumpID } else { nil } }
             let known = dumpIDs.isEmpty ? [] : try await ProfileStore.mergedDumpIDs(dumpIDs, conn: conn, logger: logger)
             var seen = known
@@ -145,6 +285,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             var changed = Set<VersionCache.Key>()
             var batch = ProfileBatch()
             batch.offsets = offsets
+            batch.firstOffsets = firsts
             for (item, message) in items {
                 if case .dump(let request) = item, !seen.insert(request.dumpID).inserted { continue }
                 let key = item.key
@@ -211,15 +352,16 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         }
     }
 
-    /// Publishes anomalies a previous run committed but did not get to publish, once they are a
-    /// minute old (younger ones may be in another instance's hands). At-least-once: consumers may
-    /// see an anomaly twice and can de-duplicate on `anomaly_id`.
-    func drainAnomalyOutbox() async {
+    /// Publishes anomalies committed but not published (the broker was down, or the process stopped
+    /// in between) once they are `olderThan` seconds old (younger ones may be in another instance's
+    /// hands). Run at start and then periodically by `OutboxRelay`. At-least-once: consumers may
+    /// see an anomaly twice and de-duplicate on `anomaly_id`.
+    public func drainAnomalyOutbox(olderThan seconds: Int = 60) async {
         do {
-            let pending = try await ProfileStore.unpublishedAnomalies(olderThan: 60, limit: 10_000, client: store.client)
+            let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: store.client)
             if pending.isEmpty { return }
             logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
-            try await publish(updates: [], anomalies: pending)
+            await publish(updates: [], anomalies: pending)
         } catch {
             logger.warning("anomaly outbox not drained: \(error)")
         }
@@ -228,18 +370,18 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// Publishes profile updates and (rate-limited) anomalies after the commit. Anomalies are
     /// marked published once the broker acknowledged them, or rate-limited; PostgreSQL keeps
     /// every one, and those left unmarked are published at the next start.
-    func publish(updates: [ProfileUpdate], anomalies: [Anomaly]) async throws {
+    func publish(updates: [ProfileUpdate], anomalies: [Anomaly]) async {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var records = try updates.map {
-            KafkaRecord(topic: Topics.profileUpdates, key: $0.profileKey, value: Array(try encoder.encode($0)))
+        var records = updates.compactMap { u in
+            (try? encoder.encode(u)).map { KafkaRecord(topic: Topics.profileUpdates, key: u.profileKey, value: Array($0)) }
         }
         var allowed: [Anomaly] = [], limited: [String] = []
         for a in anomalies {
             if limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
         }
-        records += try allowed.map {
-            KafkaRecord(topic: Topics.securityAnomalies, key: $0.profileKey, value: Array(try encoder.encode(AnomalyEvent($0))))
+        records += allowed.compactMap { a in
+            (try? encoder.encode(AnomalyEvent(a))).map { KafkaRecord(topic: Topics.securityAnomalies, key: a.profileKey, value: Array($0)) }
         }
         var published: [String] = []
         if !records.isEmpty {
@@ -247,11 +389,16 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 _ = try await producer.sendAll(records)
                 published = allowed.map(\.id)
             } catch {
-                // The effect is committed; caches re-read PostgreSQL and the anomalies stay in the outbox.
-                logger.warning("profile updates/anomalies not published: \(error)")
+                // The effect is committed; caches re-read PostgreSQL and the relay publishes the anomalies later.
+                logger.warning("profile updates/anomalies not published (the outbox relay retries): \(error)")
             }
         }
-        try await ProfileStore.markAnomalies(published: published, rateLimited: limited, client: store.client)
+        do {
+            try await ProfileStore.markAnomalies(published: published, rateLimited: limited, client: store.client)
+        } catch {
+            // Unmarked anomalies are published again by the relay: duplicates, never losses (ids de-duplicate).
+            logger.warning("anomalies not marked published: \(error)")
+        }
     }
 }
 

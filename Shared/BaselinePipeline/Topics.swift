@@ -9,9 +9,11 @@ public enum Topics {
     public static let suppressionSuggestions = "suppression-suggestions"
     public static let securityAnomalies = "security-anomalies"
     public static let securitySignalsDLQ = "security-signals.dlq"
+    /// Merge requests profile-merger failed on every time (alone, after retries), with the reason.
+    public static let profileMergeRequestsDLQ = "profile-merge-requests.dlq"
 
     public static let all = [
         activityDumps, activityDumpsDLQ, profileMergeRequests, profileUpdates, securitySignals,
-        securitySignalsEnriched, suppressionSuggestions, securityAnomalies, securitySignalsDLQ,
+        securitySignalsEnriched, suppressionSuggestions, securityAnomalies, securitySignalsDLQ, profileMergeRequestsDLQ,
     ]
 }

@@ -9,6 +9,9 @@ public struct ProfileBatch: Sendable {
     public var transitions: [(transition: LifecycleTransition, profileKey: String, imageTag: String, dumpID: String?)] = []
     public var anomalies: [Anomaly] = []
     public var offsets: [StoredOffset] = []
+    /// The first offset of each partition in the batch: the transaction proceeds only if the stored
+    /// offset has not moved past it (another member owns the partition now: fencing).
+    public var firstOffsets: [StoredOffset] = []
 
     public init() {}
 

@@ -70,6 +70,7 @@ extension ProfileStore {
     /// Returns one profile update per version touched.
     public static func write(_ batch: ProfileBatch, group: String, lifecycle: LifecycleConfiguration = LifecycleConfiguration(),
                              conn: PostgresConnection, logger: Logger) async throws -> [ProfileUpdate] {
+        try await checkOwnership(batch.firstOffsets, group: group, conn: conn, logger: logger)
         if !batch.dumps.isEmpty {
             let r = batch.dumps.map(\.request)
             try await conn.query("""
@@ -125,7 +126,8 @@ extension ProfileStore {
                 INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
                 SELECT \(group), t, p, n FROM UNNEST(\(o.map(\.topic))::text[], \(o.map(\.partition))::int4[],
                                                     \(o.map(\.nextOffset))::int8[]) AS u(t, p, n)
-                ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+                ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+                SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
                 """, logger: logger)
         }
         return updates

@@ -118,3 +118,44 @@ extension ProfileStore {
         return claimed
     }
 }
+
+/// The stored offset of a partition has moved past the batch: another member merged it (this one
+/// lost the partition in a rebalance). Nothing was written.
+public struct FencedBatch: Error, CustomStringConvertible {
+    public let topic: String
+    public let partition: Int32
+    public let stored: Int64
+    public let batchStart: Int64
+    public var description: String {
+        "fenced: \(topic)[\(partition)] is stored at \(stored), past this batch's start \(batchStart) (another member owns it now)"
+    }
+}
+
+extension ProfileStore {
+    /// Locks the batch's offset rows and checks none moved past the batch's first offsets, so a
+    /// member that lost a partition cannot write its (older) state over the new owner's.
+    static func checkOwnership(_ firsts: [StoredOffset], group: String, conn: PostgresConnection, logger: Logger) async throws {
+        guard !firsts.isEmpty else { return }
+        let wanted = Dictionary(firsts.map { ("\($0.topic)\u{0}\($0.partition)", $0) }, uniquingKeysWith: { a, b in a.nextOffset <= b.nextOffset ? a : b })
+        for try await (topic, partition, next) in try await conn.query("""
+            SELECT topic, partition, next_offset FROM consumer_offsets
+            WHERE consumer_group = \(group) AND topic = ANY(\(Array(Set(firsts.map(\.topic))))) AND partition = ANY(\(Array(Set(firsts.map(\.partition)))))
+            ORDER BY topic, partition FOR UPDATE
+            """, logger: logger).decode((String, Int32, Int64).self) {
+            if let first = wanted["\(topic)\u{0}\(partition)"], next > first.nextOffset {
+                throw FencedBatch(topic: topic, partition: partition, stored: next, batchStart: first.nextOffset)
+            }
+        }
+    }
+
+    /// Stores offsets alone (a batch whose messages were all dead-lettered), forward only.
+    public func storeOffsets(_ offsets: [StoredOffset], firsts: [StoredOffset], group: String, logger: Logger) async throws {
+        guard !offsets.isEmpty else { return }
+        var batch = ProfileBatch()
+        batch.offsets = offsets
+        batch.firstOffsets = firsts
+        try await client.withTransaction(logger: logger) { conn in
+            _ = try await ProfileStore.write(batch, group: group, conn: conn, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import BaselineCore
+import BaselineKafka
+@testable import BaselinePipeline
+import BaselinePostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+/// profile-merger under input PostgreSQL refuses and against a member that lost its partition.
+@Suite struct MergerReliabilityTests {
+    let logger = TestStack.logger
+    let fixtures = ProfileFixtures()
+
+    func count(_ sql: PostgresQuery, _ client: PostgresClient) async throws -> Int64 {
+        var n: Int64 = -1
+        for try await v in try await client.query(sql).decode(Int64.self) { n = v }
+        return n
+    }
+
+    @Test func aMessagePostgreSQLRefusesIsDeadLetteredAndThePartitionMovesOn() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("poison")
+        let good1 = fixtures.request(image, dump: "\(image)-d0", instance: "\(image)-i0", at: 0, files: ["/etc/a"])
+        // A NUL byte: JSON carries it, PostgreSQL text cannot (SQLSTATE 22021). dump-consumer rejects it
+        // at the edge; a merge request produced by anything else must not stall the merger.
+        let poison = fixtures.request(image, dump: "\(image)-d1", instance: "\(image)-i1", at: 1, files: ["/etc/b\u{0}c"])
+        let good2 = fixtures.request(image, dump: "\(image)-d2", instance: "\(image)-i2", at: 2, files: ["/etc/a"])
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1), (Topics.profileMergeRequestsDLQ, 4)])
+        try await fixtures.produce([good1, poison, good2], to: topic, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 3, maxBatch: 10, client: client, producer: producer)
+            #expect(try await count("SELECT count(*) FROM merged_dumps WHERE profile_key = \(image)", client) == 2)
+            #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
+        }
+        let dead = try await TestStack.collect(Topics.profileMergeRequestsDLQ, count: 1) {
+            $0.header(DeadLetter.sourceTopicHeader)?.stringValue == topic
+        }
+        #expect(dead.count == 1)
+        #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "merge_failed")
+        #expect(dead.first?.header(DeadLetter.reasonHeader)?.stringValue?.contains("22021") == true)
+        #expect(dead.first?.header(DeadLetter.sourceOffsetHeader)?.stringValue == "1")
+    }
+
+    @Test func aMemberThatLostItsPartitionCannotWriteOverTheNewOwner() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("fenced")
+        let requests = (0..<4).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0)", at: Int64($0), files: ["/etc/a"]) }
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.close() }
+        let topic = TestStack.unique("merge")
+        try producer.createTopics([(topic, 1)])
+        try await fixtures.produce(requests, to: topic, producer: producer)
+        let group = TestStack.unique("g")
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            // The new owner merged everything: offset 4 is stored.
+            try await fixtures.runMerger(topic: topic, group: group, expected: 4, maxBatch: 10, client: client, producer: producer)
+            let before = try await count("SELECT sum(dumps)::int8 FROM profile_nodes WHERE profile_key = \(image)", client)
+
+            // A slow member still holds a batch that started at offset 0, with a dump the owner never saw.
+            let stale = fixtures.request(image, dump: "\(image)-stale", instance: "\(image)-zombie", at: 0, files: ["/etc/zombie"])
+            let store = ProfileStore(client: client)
+            let stage = ProfileMergeStage(
+                consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("zombie"), topics: [topic], logger: logger),
+                producer: producer, store: store, cache: VersionCache(capacity: 10), model: fixtures.model, consumerGroup: group, logger: logger)
+            let message = KafkaMessage(topic: topic, partition: 0, offset: 0, key: Array(image.utf8),
+                                       value: Array(try JSONEncoder().encode(stale)))
+            await #expect(throws: FencedBatch.self) {
+                _ = try await stage.merge([(.dump(stale), message)], offsets: [StoredOffset(topic: topic, partition: 0, nextOffset: 1)],
+                                          firsts: [StoredOffset(topic: topic, partition: 0, nextOffset: 0)])
+            }
+            // Nothing it computed was written, and the stored offset did not move back.
+            #expect(try await count("SELECT sum(dumps)::int8 FROM profile_nodes WHERE profile_key = \(image)", client) == before)
+            #expect(try await count("SELECT count(*) FROM profile_nodes WHERE profile_key = \(image) AND node_key LIKE '%zombie%'", client) == 0)
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 4)
+            // Offsets only move forward even when written directly.
+            try await store.storeOffsets([StoredOffset(topic: topic, partition: 0, nextOffset: 2)], firsts: [], group: group, logger: logger)
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 4)
+        }
+    }
+}
