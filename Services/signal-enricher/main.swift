@@ -38,10 +38,12 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
                 groupID: config.string("BASELINE_ENRICHER_GROUP", default: "baseline-signal-enricher"),
                 topics: [Topics.securitySignals], logger: logger)
             return TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
-                                  logger: logger, onStart: { readiness.markReady() }) { try await enricher.transform($0) }
+                                  logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)
     let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
-    return [client, producer, listener, refresher, stage]
+    // Suggestions stored but never acknowledged by the broker go out while the service runs.
+    let relay = OutboxRelay(interval: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
+    return [client, producer, listener, refresher, stage, relay]
 }

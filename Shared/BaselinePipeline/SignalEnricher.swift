@@ -20,11 +20,14 @@ public final class SuppressionState: @unchecked Sendable {
     public func takeHits() -> [String: Int] { lock.withLock { defer { hits = [:] }; return hits } }
     public func putBackHits(_ h: [String: Int]) { lock.withLock { for (k, v) in h { hits[k, default: 0] += v } } }
 
-    /// True the first time this process sees a suggestion id (bounded memory).
-    public func isNewSuggestion(_ id: String) -> Bool {
+    /// Whether this process knows the suggestion was published (bounded memory: forgetting only
+    /// costs a database look-up).
+    public func isPublished(_ id: String) -> Bool { lock.withLock { knownSuggestions.contains(id) } }
+
+    public func markPublished(_ ids: [String]) {
         lock.withLock {
             if knownSuggestions.count > 100_000 { knownSuggestions.removeAll() }
-            return knownSuggestions.insert(id).inserted
+            knownSuggestions.formUnion(ids)
         }
     }
 }
@@ -52,9 +55,11 @@ public struct SignalEnricher: Sendable {
         self.logger = logger
     }
 
-    public func transform(_ batch: [KafkaMessage]) async throws -> [KafkaRecord] {
+    public func transform(_ batch: [KafkaMessage]) async throws -> StageOutput {
         var out: [KafkaRecord] = []
         out.reserveCapacity(batch.count)
+        var hits: [String] = []
+        var suggested: [String] = []
         let index = suppressions.current
         for message in batch {
             let started = ContinuousClock.now
@@ -64,9 +69,10 @@ public struct SignalEnricher: Sendable {
                 out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key,
                                        value: try SecuritySignal.appendingBaseline(result.context, to: message.value),
                                        headers: message.headers))
-                if let s = result.suppression { suppressions.hit(s.id) }
-                if let suggestion = result.suggestion, suppressions.isNewSuggestion(suggestion.suggestionID),
-                   try await store?.record(suggestion) ?? true {
+                if let s = result.suppression { hits.append(s.id) }
+                if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),
+                   !suggested.contains(suggestion.suggestionID), try await store?.record(suggestion) ?? true {
+                    suggested.append(suggestion.suggestionID)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                     out.append(KafkaRecord(topic: Topics.suppressionSuggestions, key: suggestion.suggestionID,
@@ -82,11 +88,38 @@ public struct SignalEnricher: Sendable {
             }
             enrichTime.recordInterval(since: started)
             if let ts = message.timestamp {
-                let ms = Int64(Date().timeIntervalSince1970 * 1000) - ts
-                if ms >= 0 { latency.recordNanoseconds(ms * 1_000_000) }
+                let ms = Int64(Date().timeIntervalSince1970 * 1000).saturatingSubtracting(ts)
+                if ms >= 0 && ms < 86_400_000 { latency.recordNanoseconds(ms * 1_000_000) }
             }
         }
-        return out
+        let suppressions = self.suppressions, store = self.store, logger = self.logger
+        return StageOutput(records: out) { [hits, suggested] in
+            for id in hits { suppressions.hit(id) }
+            guard !suggested.isEmpty else { return }
+            suppressions.markPublished(suggested)
+            do {
+                try await store?.markPublished(suggested)
+            } catch {
+                // Still unmarked: the relay publishes them again (a duplicate with the same id).
+                logger.warning("suggestions published but not marked: \(error)")
+            }
+        }
+    }
+
+    /// Publishes suggestions recorded but never acknowledged (the process stopped, or the broker
+    /// failed, in between). Run periodically by an `OutboxRelay`.
+    public func drainSuggestionOutbox(producer: KafkaProducer) async {
+        guard let store else { return }
+        do {
+            let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
+            guard !pending.isEmpty else { return }
+            _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
+            try await store.markPublished(pending.map(\.id))
+            suppressions.markPublished(pending.map(\.id))
+            logger.info("published \(pending.count) suggestion(s) left unpublished")
+        } catch {
+            logger.warning("suggestion outbox not drained: \(error)")
+        }
     }
 
     func enrich(_ signal: SecuritySignal, index: SuppressionIndex) async throws -> EnrichmentResult {

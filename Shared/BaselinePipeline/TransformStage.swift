@@ -8,9 +8,10 @@ import ServiceLifecycle
 /// output of its batch (including dead letters) was acknowledged by the broker; if producing
 /// fails the stage stops without committing, so a restart re-processes the batch.
 public final class TransformStage: Service, @unchecked Sendable {
-    /// Maps one batch of inputs to the records to produce (outputs and dead letters). Throwing
-    /// means "cannot decide now" (e.g. the database is down): the batch is retried, not skipped.
-    public typealias Transform = @Sendable ([KafkaMessage]) async throws -> [KafkaRecord]
+    /// Maps one batch of inputs to the records to produce (outputs and dead letters) and what to do
+    /// once the broker acknowledged them. Throwing means "cannot decide now" (e.g. the database
+    /// is down): the batch is retried, not skipped.
+    public typealias Transform = @Sendable ([KafkaMessage]) async throws -> StageOutput
 
     let name: String
     let consumer: KafkaConsumer
@@ -23,8 +24,16 @@ public final class TransformStage: Service, @unchecked Sendable {
     private let outputs: Counter
     private let batchTimer: Timer
 
+    /// A stage whose outputs are records only.
+    public convenience init(name: String, consumer: KafkaConsumer, producer: KafkaProducer, maxBatch: Int = 500,
+                            logger: Logger, onStart: @escaping @Sendable () -> Void = {},
+                            transform: @escaping @Sendable ([KafkaMessage]) async throws -> [KafkaRecord]) {
+        self.init(name: name, consumer: consumer, producer: producer, maxBatch: maxBatch, logger: logger, onStart: onStart,
+                  output: { StageOutput(records: try await transform($0)) })
+    }
+
     public init(name: String, consumer: KafkaConsumer, producer: KafkaProducer, maxBatch: Int = 500,
-                logger: Logger, onStart: @escaping @Sendable () -> Void = {}, transform: @escaping Transform) {
+                logger: Logger, onStart: @escaping @Sendable () -> Void = {}, output transform: @escaping Transform) {
         self.name = name
         self.consumer = consumer
         self.producer = producer
@@ -41,19 +50,45 @@ public final class TransformStage: Service, @unchecked Sendable {
         onStart()
         try await consumer.runUntilShutdown(maxMessages: maxBatch, logger: logger) { batch in
             let started = ContinuousClock.now
-            let records = try await transformRetrying(batch)
-            _ = try await producer.sendAll(records)
-            try await consumer.commit(after: batch)
+            let output = try await transformRetrying(batch)
+            try await sendRetrying(output.records)
+            // Effects that must follow delivery (hits counted, suggestions marked published) run
+            // once, after the broker acknowledged; a failed batch never reaches here twice.
+            await output.delivered()
+            do {
+                try await consumer.commit(after: batch)
+            } catch {
+                // Outputs are delivered; a redelivery after a rebalance repeats them (at-least-once).
+                logger.notice("\(name): offset commit failed, outputs may repeat after a rebalance: \(error)")
+            }
             inputs.increment(by: batch.count)
-            outputs.increment(by: records.count)
+            outputs.increment(by: output.records.count)
             batchTimer.recordInterval(since: started)
         }
     }
 }
 
 extension TransformStage {
+    /// Produces until the broker acknowledged every record, retrying with backoff (up to 30 s):
+    /// nothing is committed past output that was not delivered.
+    func sendRetrying(_ records: [KafkaRecord]) async throws {
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                _ = try await producer.sendAll(records)
+                return
+            } catch {
+                if consumer.isStopping || Task.isCancelled { throw error }
+                logger.warning("\(name): producing \(records.count) record(s) failed, retrying in \(delay): \(error)")
+                Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
+                try await Task.sleep(for: delay * Double.random(in: 0.75...1.25))
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
     /// Retries a failing transform with backoff (up to 30 s) until it succeeds or shutdown.
-    func transformRetrying(_ batch: [KafkaMessage]) async throws -> [KafkaRecord] {
+    func transformRetrying(_ batch: [KafkaMessage]) async throws -> StageOutput {
         var delay = Duration.milliseconds(200)
         while true {
             do {
@@ -73,5 +108,16 @@ extension Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
         let d = ContinuousClock.now - start
         recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// What a stage produces for a batch, and what to do once the broker acknowledged it.
+public struct StageOutput: Sendable {
+    public var records: [KafkaRecord]
+    public var delivered: @Sendable () async -> Void
+
+    public init(records: [KafkaRecord], delivered: @escaping @Sendable () async -> Void = {}) {
+        self.records = records
+        self.delivered = delivered
     }
 }

@@ -2,7 +2,7 @@
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
-                                           detectionTrust]
+                                           detectionTrust, suggestionOutbox]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -290,5 +290,13 @@ public enum Migrations {
         "ALTER TABLE profile_versions ALTER COLUMN last_dump_at SET NOT NULL",
         // One row per periodic job: the instance that moves `last_at` forward runs it this round.
         "CREATE TABLE clock_sweeps (name text PRIMARY KEY, last_at timestamptz NOT NULL)",
+    ])
+
+    static let suggestionOutbox = Migration(version: 10, name: "suppression suggestions as an outbox (published flag, message)", statements: [
+        // Published once the broker acknowledged them; rows from before were.
+        "ALTER TABLE suppression_suggestions ADD COLUMN published boolean NOT NULL DEFAULT true",
+        "ALTER TABLE suppression_suggestions ALTER COLUMN published SET DEFAULT false",
+        "ALTER TABLE suppression_suggestions ADD COLUMN message jsonb",
+        "CREATE INDEX suppression_suggestions_unpublished ON suppression_suggestions (created_at) WHERE NOT published",
     ])
 }

@@ -12,20 +12,40 @@ public struct SuppressionStore: Sendable {
         self.client = client
     }
 
-    /// Records a suggestion; true when it is new (the first signal for this rule, profile and node).
+    /// Records a suggestion (idempotent); true when it still has to be published (new, or
+    /// recorded before but never acknowledged by the broker).
     public func record(_ s: SuppressionSuggestion) async throws -> Bool {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let evidence = String(decoding: try encoder.encode(s), as: UTF8.self)
         let rows = try await client.query("""
-            INSERT INTO suppression_suggestions (suggestion_id, rule_id, profile_key, image_tag, event_type, node_key, query, evidence)
+            INSERT INTO suppression_suggestions (suggestion_id, rule_id, profile_key, image_tag, event_type, node_key, query, evidence, message)
             VALUES (\(s.suggestionID), \(s.ruleID), \(s.profileKey), \(s.imageTag), \(s.eventType.rawValue), \(s.nodeKey),
-                    \(s.query), \(evidence)::jsonb)
-            ON CONFLICT (suggestion_id) DO NOTHING
-            RETURNING suggestion_id
+                    \(s.query), \(evidence)::jsonb, \(evidence)::jsonb)
+            ON CONFLICT (suggestion_id) DO UPDATE SET message = coalesce(suppression_suggestions.message, EXCLUDED.message)
+            RETURNING published
             """)
-        for try await _ in rows.decode(String.self) { return true }
+        for try await published in rows.decode(Bool.self) { return !published }
         return false
+    }
+
+    /// Marks suggestions published (the broker acknowledged them).
+    public func markPublished(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await client.query("UPDATE suppression_suggestions SET published = true WHERE suggestion_id = ANY(\(ids))")
+    }
+
+    /// Suggestions recorded at least `olderThan` seconds ago and never acknowledged: the outbox.
+    public func unpublishedSuggestions(olderThan seconds: Double, limit: Int) async throws -> [(id: String, message: [UInt8])] {
+        var out: [(String, [UInt8])] = []
+        for try await (id, message) in try await client.query("""
+            SELECT suggestion_id, message::text FROM suppression_suggestions
+            WHERE NOT published AND message IS NOT NULL AND created_at < now() - make_interval(secs => \(seconds))
+            ORDER BY created_at LIMIT \(Int64(limit))
+            """).decode((String, String).self) {
+            out.append((id, Array(message.utf8)))
+        }
+        return out.map { (id: $0.0, message: $0.1) }
     }
 
     public struct NotFound: Error, CustomStringConvertible {
