@@ -16,6 +16,16 @@ public enum NodeIdentity {
     /// Percent-encodes, per Unicode scalar, what could make two identities collide or forge a
     /// separator: `%`, `>`, `|`, `[`, `]`, `"`, `\`, spaces and control characters.
     static func escaped(_ s: String) -> String {
+        // Fast path: plain ASCII without anything to escape (almost every path) is returned as is.
+        var plain = true
+        for b in s.utf8 {
+            switch b {
+            case 0x25, 0x3E, 0x7C, 0x5B, 0x5D, 0x22, 0x5C, 0x7F, 0x80..., ..<0x21: plain = false
+            default: continue
+            }
+            break
+        }
+        if plain { return s }
         guard s.unicodeScalars.contains(where: needsEscape) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
