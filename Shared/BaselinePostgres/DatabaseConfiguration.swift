@@ -3,7 +3,9 @@ import PostgresNIO
 
 /// Where the database is, from a `postgres://user:password@host:port/database?sslmode=…` URL.
 public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
-    public enum TLSMode: String, Sendable { case disable, prefer, require }
+    /// libpq's `sslmode`: `require` encrypts without verifying the server, `verify-ca` checks the
+    /// certificate chain, `verify-full` checks the chain and that the certificate names the host.
+    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full" }
 
     public var host: String
     public var port: Int
@@ -11,6 +13,8 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// `sslrootcert`: a PEM file of the CAs to trust (else the system's).
+    public var rootCertificatePath: String?
     public var maximumConnections: Int
 
     public init(host: String, port: Int = 5432, username: String, password: String?, database: String,
@@ -28,7 +32,9 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         public let description: String
     }
 
-    /// Parses a libpq-style URL. `sslmode` accepts disable, prefer, require (verify-* map to require).
+    /// Parses a libpq-style URL: `sslmode` (disable, allow, prefer, require, verify-ca,
+    /// verify-full, as libpq defines them), `sslrootcert`, `max_connections`; IPv6 hosts in
+    /// brackets (`postgres://u@[::1]:5432/db`).
     public init(url: String) throws {
         var rest = Substring(url)
         guard let scheme = rest.range(of: "://"), ["postgres", "postgresql"].contains(String(rest[..<scheme.lowerBound])) else {
@@ -53,15 +59,30 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         }
         var host = String(rest)
         var port = 5432
-        if let colon = rest.lastIndex(of: ":") {
+        var portText: Substring?
+        if rest.hasPrefix("[") {
+            // IPv6 literal: [addr] or [addr]:port
+            guard let close = rest.firstIndex(of: "]") else {
+                throw InvalidURL(description: "database URL has an unclosed IPv6 address: '\(Self.redact(url))'")
+            }
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+                throw InvalidURL(description: "database URL has text after the IPv6 address: '\(Self.redact(url))'")
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
             host = String(rest[..<colon])
-            guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else {
+            portText = rest[rest.index(after: colon)...]
+        }
+        if let portText {
+            guard let p = Int(portText), (1...65535).contains(p) else {
                 throw InvalidURL(description: "database URL has an invalid port: '\(Self.redact(url))'")
             }
             port = p
         }
         if host.isEmpty { host = "127.0.0.1" }
         var tls = TLSMode.disable
+        var rootCert: String?
         var maxConnections = 10
         for item in query.split(separator: "&") {
             let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -71,9 +92,13 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
                 switch kv[1] {
                 case "disable", "allow": tls = .disable
                 case "prefer": tls = .prefer
-                case "require", "verify-ca", "verify-full": tls = .require
+                case "require": tls = .require
+                case "verify-ca": tls = .verifyCA
+                case "verify-full": tls = .verifyFull
                 default: throw InvalidURL(description: "unknown sslmode '\(kv[1])'")
                 }
+            case "sslrootcert":
+                rootCert = Self.percentDecoded(Substring(kv[1]))
             case "max_connections":
                 guard let n = Int(kv[1]), n > 0 else { throw InvalidURL(description: "max_connections must be a positive integer") }
                 maxConnections = n
@@ -83,16 +108,31 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         let database = path.isEmpty ? user : Self.percentDecoded(path)
         self.init(host: host, port: port, username: user, password: password, database: database, tls: tls,
                   maximumConnections: maxConnections)
+        rootCertificatePath = rootCert
     }
 
-    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    /// The TLS settings `sslmode` means: verification only where libpq's mode verifies.
+    public var tlsConfiguration: TLSConfiguration {
+        var c = TLSConfiguration.makeClientConfiguration()
+        switch tls {
+        case .disable, .prefer, .require: c.certificateVerification = .none
+        case .verifyCA: c.certificateVerification = .noHostnameVerification
+        case .verifyFull: c.certificateVerification = .fullVerification
+        }
+        if let rootCertificatePath { c.trustRoots = .file(rootCertificatePath) }
+        return c
+    }
+
+    public var description: String {
+        "postgres://\(username)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+    }
 
     public func makeClient(logger: Logger) -> PostgresClient {
         let tlsConfig: PostgresClient.Configuration.TLS
         switch tls {
         case .disable: tlsConfig = .disable
-        case .prefer: tlsConfig = .prefer(.makeClientConfiguration())
-        case .require: tlsConfig = .require(.makeClientConfiguration())
+        case .prefer: tlsConfig = .prefer(tlsConfiguration)
+        case .require, .verifyCA, .verifyFull: tlsConfig = .require(tlsConfiguration)
         }
         var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                   database: database, tls: tlsConfig)

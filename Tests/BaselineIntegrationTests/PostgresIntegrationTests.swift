@@ -51,5 +51,19 @@ import Testing
         #expect(c.maximumConnections == 4)
         #expect(throws: DatabaseConfiguration.InvalidURL.self) { try DatabaseConfiguration(url: "mysql://x") }
         #expect(throws: DatabaseConfiguration.InvalidURL.self) { try DatabaseConfiguration(url: "postgres://h:notaport/db") }
+        // sslmode means what libpq documents: require encrypts without verifying, verify-full verifies the host too.
+        #expect(c.tlsConfiguration.certificateVerification == .none)
+        let ca = try DatabaseConfiguration(url: "postgres://u@db/x?sslmode=verify-ca&sslrootcert=/etc/ssl/ca.pem")
+        #expect(ca.tls == .verifyCA && ca.tlsConfiguration.certificateVerification == .noHostnameVerification)
+        #expect(ca.rootCertificatePath == "/etc/ssl/ca.pem")
+        let full = try DatabaseConfiguration(url: "postgres://u@db/x?sslmode=verify-full")
+        #expect(full.tls == .verifyFull && full.tlsConfiguration.certificateVerification == .fullVerification)
+        // IPv6 hosts in brackets, with and without a port.
+        let v6 = try DatabaseConfiguration(url: "postgres://u:p@[2001:db8::5]:6543/prof")
+        #expect(v6.host == "2001:db8::5" && v6.port == 6543 && v6.database == "prof")
+        let v6NoPort = try DatabaseConfiguration(url: "postgres://u@[::1]/prof")
+        #expect(v6NoPort.host == "::1" && v6NoPort.port == 5432)
+        #expect(v6.description == "postgres://u@[2001:db8::5]:6543/prof?sslmode=disable")
+        #expect(throws: DatabaseConfiguration.InvalidURL.self) { try DatabaseConfiguration(url: "postgres://u@[::1/prof") }
     }
 }
