@@ -28,7 +28,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.queue = DispatchQueue(label: "kafka-consumer-\(groupID)")
         var extra = extraProperties
         extra["group.id"] = groupID
-        let props = configuration.merged(defaults: KafkaConfiguration.consumerDefaults, extra: extra)
+        let props = configuration.merged(defaults: KafkaConfiguration.consumerDefaults, extra: extra,
+                                           ignoring: KafkaConfiguration.producerOnly)
         let context = RebalanceContext(onAssign: onAssign, onRevoke: onRevoke, logger: logger)
         self.rebalance = context
         handle = try makeHandle(RD_KAFKA_CONSUMER, props) { conf in

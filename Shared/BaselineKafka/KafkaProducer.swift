@@ -13,7 +13,8 @@ public final class KafkaProducer: @unchecked Sendable {
 
     public init(configuration: KafkaConfiguration, extraProperties: [String: String] = [:], logger: Logger) throws {
         self.logger = logger
-        let props = configuration.merged(defaults: KafkaConfiguration.producerDefaults, extra: extraProperties)
+        let props = configuration.merged(defaults: KafkaConfiguration.producerDefaults, extra: extraProperties,
+                                           ignoring: KafkaConfiguration.consumerOnly)
         handle = try makeHandle(RD_KAFKA_PRODUCER, props) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
