@@ -84,20 +84,3 @@ extension StringProtocol {
         return String(s)
     }
 }
-
-/// Builds a librdkafka handle from properties; `configure` may install callbacks on the conf.
-func makeHandle(_ type: rd_kafka_type_t, _ properties: [(String, String)],
-                configure: (OpaquePointer) -> Void = { _ in }) throws -> OpaquePointer {
-    guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
-    var errstr = [CChar](repeating: 0, count: 512)
-    for (k, v) in properties where rd_kafka_conf_set(conf, k, v, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
-        rd_kafka_conf_destroy(conf)
-        throw KafkaError("invalid Kafka property \(k)=\(v): \(cString(errstr))")
-    }
-    configure(conf)
-    guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {  // owns conf on success
-        rd_kafka_conf_destroy(conf)
-        throw KafkaError("cannot create Kafka client: \(cString(errstr))")
-    }
-    return rk
-}

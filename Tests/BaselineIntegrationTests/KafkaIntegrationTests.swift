@@ -1,16 +1,16 @@
-import BaselineKafka
+@testable import BaselineKafka
 import Foundation
 import Testing
 
 @Suite(.serialized) struct KafkaIntegrationTests {
     let logger = TestStack.logger
 
-    func makeTopic(partitions: Int32) throws -> (String, KafkaProducer) {
+    func makeTopic(partitions: Int32) async throws -> (String, KafkaProducer) {
         try TestStack.requireKafka()
         let topic = TestStack.unique("it")
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        try producer.createTopics([(topic, partitions)])
-        try producer.createTopics([(topic, partitions)])  // idempotent: "already exists" is success
+        try await producer.createTopics([(topic, partitions)])
+        try await producer.createTopics([(topic, partitions)])  // idempotent: "already exists" is success
         return (topic, producer)
     }
 
@@ -20,8 +20,8 @@ import Testing
     }
 
     @Test func roundTripKeepsKeysHeadersAndPartitioning() async throws {
-        let (topic, producer) = try makeTopic(partitions: 3)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 3)
+        defer { producer.triggerClose() }
         let records = (0..<12).map { i in
             KafkaRecord(topic: topic, key: "key-\(i % 3)", value: Array("value-\(i)".utf8),
                         headers: [KafkaHeader("content-type", "text/plain"), KafkaHeader(name: "bin", value: [0, 1, UInt8(i)])])
@@ -45,8 +45,8 @@ import Testing
     }
 
     @Test func newConsumerResumesFromCommittedOffsets() async throws {
-        let (topic, producer) = try makeTopic(partitions: 1)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
         _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
         let group = TestStack.unique("resume")
 
@@ -73,8 +73,8 @@ import Testing
     }
 
     @Test func assignHandlerAndSeekChooseTheStartOffset() async throws {
-        let (topic, producer) = try makeTopic(partitions: 1)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
         _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
         let tp = KafkaTopicPartition(topic: topic, partition: 0)
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("seek"), topics: [topic],
@@ -94,8 +94,8 @@ import Testing
     }
 
     @Test func twoConsumersInOneGroupSplitThePartitions() async throws {
-        let (topic, producer) = try makeTopic(partitions: 4)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 4)
+        defer { producer.triggerClose() }
         let group = TestStack.unique("rebalance")
         let a = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
         // A alone gets everything.
@@ -138,5 +138,61 @@ import Testing
         #expect(throws: KafkaError.self) { try KafkaConfiguration.parseProperties("security.protocol") }
         #expect(try KafkaConfiguration.parseProperties("security.protocol=SASL_SSL, sasl.mechanism=PLAIN\n# c\nssl.ca.location=/x")
                 == ["security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "ssl.ca.location": "/x"])
+    }
+
+    // MARK: - Lifecycle, rebalancing, logs (the librdkafka layer's reliability review)
+
+    @Test func callsAfterCloseThrowClosed() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        _ = try await producer.send(KafkaRecord(topic: topic, key: nil, value: Array("m0".utf8)))
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("closed"), topics: [topic],
+                                         logger: logger)
+        var got: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while got.isEmpty && ContinuousClock.now < deadline { got += try await consumer.poll(maxMessages: 10, maxWaitMs: 200) }
+        #expect(got.count == 1)
+
+        await consumer.close()
+        await consumer.close()  // idempotent
+        await #expect(throws: KafkaError.closed) { try await consumer.poll(maxMessages: 1, maxWaitMs: 10) }
+        await #expect(throws: KafkaError.closed) { try await consumer.commit(after: got) }
+        await #expect(throws: KafkaError.closed) { try await consumer.commit([:]) }
+        await #expect(throws: KafkaError.closed) { try await consumer.committed([tp]) }
+        await #expect(throws: KafkaError.closed) { try await consumer.seek([tp: 0]) }
+        var iterator = consumer.batches().makeAsyncIterator()
+        #expect(try await iterator.next() == nil)  // a closed consumer's sequence just ends
+
+        await producer.close()
+        producer.triggerClose()  // idempotent too
+        await #expect(throws: KafkaError.closed) { try await producer.send(KafkaRecord(topic: topic, key: nil, value: [1])) }
+        await #expect(throws: KafkaError.closed) { try await producer.sendAll([]) }
+        await #expect(throws: KafkaError.closed) { try await producer.createTopics([(topic, 1)]) }
+    }
+
+    @Test func failedInitDestroysTheHandleOnce() async throws {
+        try TestStack.requireKafka()
+        let before = DestroyLedger.snapshot.count
+        let invalid: [[String]] = [[], ["^(unclosed"]]  // no topic; a subscription regex that does not compile
+        for _ in 0..<5 {
+            for topics in invalid {
+                #expect(throws: KafkaError.self) {
+                    try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("bad"), topics: topics, logger: logger)
+                }
+            }
+        }
+        // The handles go to a background thread for destruction; each exactly once.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while DestroyLedger.snapshot.count < before + 10 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let ledger = DestroyLedger.snapshot
+        #expect(ledger.count >= before + 10)
+        #expect(ledger.values.allSatisfy { $0 == 1 })
+
+        // The library is still healthy: a valid consumer in the same process works.
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        _ = try await producer.send(KafkaRecord(topic: topic, key: nil, value: Array("ok".utf8)))
+        let received = try await TestStack.collect(topic, count: 1)
+        #expect(received.count == 1)
     }
 }
