@@ -24,12 +24,17 @@ final class KafkaClient: @unchecked Sendable {
         self.events = events
         self.windDown = windDown
         queue = DispatchQueue(label: label)
-        let rk = try makeHandle(type, properties) { conf in
+        // Logs are queued and served by whoever polls the main queue, so the swift-log handler never
+        // runs on (and never slows) librdkafka's broker threads.
+        let rk = try makeHandle(type, properties + [("log.queue", "true")]) { conf in
             events.install(on: conf)
             configure(conf)
         }
         handle = rk
+        let err = rd_kafka_set_log_queue(rk, nil)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { events.logger.warning("librdkafka logs stay on stderr: \(errorString(err))") }
         if let pollThreadName { pollThread = PollThread(handle: rk, name: pollThreadName) }
+        events.setOnAllBrokersDown { [weak self] in self?.probeBrokersLater() }
     }
 
     deinit {

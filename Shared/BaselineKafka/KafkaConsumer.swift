@@ -7,6 +7,15 @@ import Logging
 /// Every blocking librdkafka call (poll, commit, committed, seek, leaving the group) runs on the
 /// consumer's own serial dispatch queue, never on Swift's cooperative pool. After `close()` every
 /// call throws `KafkaError.closed`.
+///
+/// Readiness (cheap to read, no I/O):
+/// * `hasAssignment` — the member holds partitions (librdkafka fetches them);
+/// * `lastSuccessfulPoll` — when a poll last completed without error (the loop is alive);
+/// * `health` — closed, all brokers down, latest librdkafka error (see `KafkaHealth`).
+///
+/// A reasonable /readyz: `!health.isClosed && !health.brokersDown && hasAssignment &&
+/// lastSuccessfulPoll` within a few poll intervals. An idle member of a group with more members
+/// than partitions legitimately has no assignment.
 public final class KafkaConsumer: @unchecked Sendable {
     /// Called when partitions are assigned. Returns the offset to start at for some of them
     /// (e.g. offsets stored in PostgreSQL with the effect); the others resume from the group's
@@ -20,6 +29,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let client: KafkaClient
     private let rebalancer: Rebalancer
     private let stopRequested = ManagedAtomicFlag()
+    private let lastPoll = LockedValue<ContinuousClock.Instant?>(nil)
 
     public init(configuration: KafkaConfiguration, groupID: String, topics: [String],
                 extraProperties: [String: String] = [:],
@@ -55,8 +65,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Partitions currently assigned to this member.
     public var assignment: Set<KafkaTopicPartition> { rebalancer.assignment }
 
+    /// True while the member holds partitions.
+    public var hasAssignment: Bool { !rebalancer.assignment.isEmpty }
+
     /// Number of rebalances (assign + revoke callbacks) seen so far.
     public var rebalanceCount: Int { rebalancer.count }
+
+    /// When a poll last completed without throwing (nil: never).
+    public var lastSuccessfulPoll: ContinuousClock.Instant? { lastPoll.value }
+
+    /// Closed, brokers down, latest librdkafka error.
+    public var health: KafkaHealth { client.events.health(isClosed: client.isClosed) }
 
     /// Makes the batch sequence finish after the batch in flight (graceful shutdown).
     public func requestStop() { stopRequested.set() }
@@ -64,7 +83,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// One poll: up to `maxMessages`, waiting at most `maxWaitMs` for the first (may be empty).
     public func poll(maxMessages: Int, maxWaitMs: Int32) async throws -> [KafkaMessage] {
-        try await client.run { [logger = client.events.logger] rk in
+        let batch = try await client.run { [events = client.events] rk in
             var batch: [KafkaMessage] = []
             var wait = maxWaitMs
             while batch.count < maxMessages {
@@ -79,13 +98,20 @@ public final class KafkaConsumer: @unchecked Sendable {
                 } else if err == RD_KAFKA_RESP_ERR__FATAL {
                     var errstr = [CChar](repeating: 0, count: 512)
                     let fatal = rd_kafka_fatal_error(rk, &errstr, errstr.count)
-                    throw KafkaError(fatal, context: "fatal consumer error: \(cString(errstr))")
+                    let error = KafkaError(fatal, context: "fatal consumer error: \(cString(errstr))")
+                    events.record(error)
+                    throw error
                 } else {
-                    logger.warning("consumer: \(errorString(err))")
+                    // librdkafka returns a consumer's errors (broker down, unknown topic...) as messages.
+                    let detail = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? ""
+                    events.report(err, detail: detail, level: .warning)
                 }
             }
             return batch
         }
+        if !batch.isEmpty { client.events.brokerAnswered() }
+        lastPoll.value = .now
+        return batch
     }
 
     /// Commits the given next-offsets-to-read synchronously.
@@ -100,6 +126,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 throw KafkaError(err, context: "commit")
             }
         }
+        client.events.brokerAnswered()
     }
 
     /// Commits the position after each partition's last message in `messages`.
@@ -116,13 +143,15 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The group's committed offsets for assigned-or-not partitions.
     public func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32 = 5000) async throws -> [KafkaTopicPartition: Int64] {
-        try await client.run { rk in
+        let offsets = try await client.run { rk in
             let list = makeList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_committed(rk, list, timeoutMs)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "committed") }
             return readList(list).filter { $0.value >= 0 }
         }
+        client.events.brokerAnswered()
+        return offsets
     }
 
     /// Moves the fetch position of assigned partitions.

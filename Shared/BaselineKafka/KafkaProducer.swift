@@ -9,6 +9,8 @@ import ServiceLifecycle
 /// A dedicated thread serves delivery reports, logs and errors; flushing and admin calls run on
 /// the producer's own dispatch queue. Nothing blocks Swift's cooperative pool. After `close()`
 /// every call throws `KafkaError.closed`.
+///
+/// Readiness: `health` (closed, all brokers down, latest librdkafka error; see `KafkaHealth`).
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let logger: Logger
@@ -20,11 +22,12 @@ public final class KafkaProducer: @unchecked Sendable {
         client = try KafkaClient(RD_KAFKA_PRODUCER, label: "kafka-producer", properties: props,
                                  events: ClientEvents(logger: logger), pollThreadName: "kafka-producer-poll",
                                  windDown: { rk in Self.drain(rk, timeoutMs: 10_000, logger: logger) }) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
                 guard let message, let ticketPointer = message.pointee._private else { return }
                 let ticket = Unmanaged<DeliveryTicket>.fromOpaque(ticketPointer).takeRetainedValue()
                 let m = message.pointee
                 if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if let opaque { ClientEvents.from(opaque).brokerAnswered() }
                     let topic = String(cString: rd_kafka_topic_name(m.rkt))
                     ticket.complete(.success(KafkaDeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
                 } else {
@@ -33,6 +36,9 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
     }
+
+    /// Closed, brokers down, latest librdkafka error.
+    public var health: KafkaHealth { client.events.health(isClosed: client.isClosed) }
 
     /// Refuses new records, waits up to `timeoutMs` for outstanding ones (failing those still
     /// unacknowledged then), and releases the client. Idempotent.
@@ -110,6 +116,7 @@ public final class KafkaProducer: @unchecked Sendable {
         try await client.run { rk in
             try KafkaAdmin.createTopics(handle: rk, topics, replicationFactor: replicationFactor, timeoutMs: timeoutMs)
         }
+        client.events.brokerAnswered()
     }
 }
 

@@ -1,5 +1,6 @@
 @testable import BaselineKafka
 import Foundation
+import Logging
 import Testing
 
 @Suite(.serialized) struct KafkaIntegrationTests {
@@ -152,9 +153,13 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(15)
         while got.isEmpty && ContinuousClock.now < deadline { got += try await consumer.poll(maxMessages: 10, maxWaitMs: 200) }
         #expect(got.count == 1)
+        #expect(consumer.hasAssignment)
+        #expect(consumer.lastSuccessfulPoll != nil)
+        #expect(!consumer.health.isClosed && !producer.health.isClosed)
 
         await consumer.close()
         await consumer.close()  // idempotent
+        #expect(consumer.health.isClosed)
         await #expect(throws: KafkaError.closed) { try await consumer.poll(maxMessages: 1, maxWaitMs: 10) }
         await #expect(throws: KafkaError.closed) { try await consumer.commit(after: got) }
         await #expect(throws: KafkaError.closed) { try await consumer.commit([:]) }
@@ -165,6 +170,7 @@ import Testing
 
         await producer.close()
         producer.triggerClose()  // idempotent too
+        #expect(producer.health.isClosed)
         await #expect(throws: KafkaError.closed) { try await producer.send(KafkaRecord(topic: topic, key: nil, value: [1])) }
         await #expect(throws: KafkaError.closed) { try await producer.sendAll([]) }
         await #expect(throws: KafkaError.closed) { try await producer.createTopics([(topic, 1)]) }
@@ -194,5 +200,31 @@ import Testing
         _ = try await producer.send(KafkaRecord(topic: topic, key: nil, value: Array("ok".utf8)))
         let received = try await TestStack.collect(topic, count: 1)
         #expect(received.count == 1)
+    }
+
+    @Test func librdkafkaLogsAndErrorsReachSwiftLog() async throws {
+        let capture = LogCapture()
+        let captured = Logger(label: "kafka-capture") { _ in capture }
+        // Nothing listens on port 1: librdkafka logs the refused connection and reports all brokers down.
+        let config = KafkaConfiguration(brokers: "127.0.0.1:1", properties: TestStack.kafkaProperties)
+        let producer = try KafkaProducer(configuration: config, extraProperties: ["message.timeout.ms": "2000"], logger: captured)
+        let consumer = try KafkaConsumer(configuration: config, groupID: TestStack.unique("logs"), topics: ["nowhere"], logger: captured)
+        await #expect(throws: KafkaError.self) { try await producer.send(KafkaRecord(topic: "nowhere", key: nil, value: [1])) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline
+                && !(capture.contains(client: "rdkafka#consumer") && consumer.health.brokersDown && producer.health.brokersDown) {
+            _ = try await consumer.poll(maxMessages: 1, maxWaitMs: 100)  // serves the consumer's logs and errors
+        }
+        let lines = capture.entries.filter { $0.source == "librdkafka" }
+        #expect(lines.contains { $0.metadata["kafka.client"].map { "\($0)" }?.hasPrefix("rdkafka#producer") == true })
+        #expect(capture.contains(client: "rdkafka#consumer"))
+        #expect(lines.contains { $0.level == .error && $0.message.contains("127.0.0.1:1") })
+        #expect(producer.health.brokersDown && consumer.health.brokersDown)
+        #expect(producer.health.lastError != nil && producer.health.lastErrorAt != nil)
+        await consumer.close()
+        await producer.close(timeoutMs: 100)
+        #expect(Logger.Level(syslog: 0) == .critical && Logger.Level(syslog: 3) == .error
+                && Logger.Level(syslog: 4) == .warning && Logger.Level(syslog: 5) == .notice
+                && Logger.Level(syslog: 6) == .info && Logger.Level(syslog: 7) == .debug)
     }
 }
