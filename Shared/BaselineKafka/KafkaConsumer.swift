@@ -10,6 +10,8 @@ import Logging
 ///
 /// Readiness (cheap to read, no I/O):
 /// * `hasAssignment` — the member holds partitions (librdkafka fetches them);
+///   `isAwaitingStartOffsets` — partitions are assigned by the group but `onAssign` has not
+///   answered yet, so they are not fetched;
 /// * `lastSuccessfulPoll` — when a poll last completed without error (the loop is alive);
 /// * `health` — closed, all brokers down, latest librdkafka error (see `KafkaHealth`).
 ///
@@ -19,7 +21,9 @@ import Logging
 public final class KafkaConsumer: @unchecked Sendable {
     /// Called when partitions are assigned. Returns the offset to start at for some of them
     /// (e.g. offsets stored in PostgreSQL with the effect); the others resume from the group's
-    /// committed offset. Called on the consumer's poll queue; keep it short.
+    /// committed offset. Runs as a task: polling goes on meanwhile, and the partitions are fetched
+    /// only once it has answered, from the offsets it returned. If it throws, they resume from the
+    /// committed offsets; it is cancelled when the partitions are revoked before it answers.
     public typealias AssignHandler = @Sendable ([KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
     /// Called inside librdkafka's rebalance callback before partitions are taken away; must not block.
     public typealias RevokeHandler = @Sendable ([KafkaTopicPartition]) -> Void
@@ -42,6 +46,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                                            ignoring: KafkaConfiguration.producerOnly)
         rebalancer = Rebalancer(onAssign: onAssign, onRevoke: onRevoke, logger: logger)
         let events = ClientEvents(logger: logger, rebalancer: rebalancer)
+        rebalancer.events = events
         client = try KafkaClient(RD_KAFKA_CONSUMER, label: "kafka-consumer-\(groupID)", properties: props, events: events,
                                  windDown: { rk in
                                      // Leaves the group: the revoke callback runs, the group rebalances at once.
@@ -62,11 +67,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Partitions currently assigned to this member.
+    /// Partitions currently assigned to this member and handed to librdkafka (fetching).
     public var assignment: Set<KafkaTopicPartition> { rebalancer.assignment }
 
     /// True while the member holds partitions.
     public var hasAssignment: Bool { !rebalancer.assignment.isEmpty }
+
+    /// True while `onAssign` has not answered for partitions the group assigned.
+    public var isAwaitingStartOffsets: Bool { rebalancer.isAwaitingStartOffsets }
 
     /// Number of rebalances (assign + revoke callbacks) seen so far.
     public var rebalanceCount: Int { rebalancer.count }
@@ -82,8 +90,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     public var isStopping: Bool { stopRequested.isSet }
 
     /// One poll: up to `maxMessages`, waiting at most `maxWaitMs` for the first (may be empty).
+    /// First hands librdkafka the partitions whose `onAssign` answered; throws an assign or
+    /// unassign failure recorded since the previous poll.
     public func poll(maxMessages: Int, maxWaitMs: Int32) async throws -> [KafkaMessage] {
-        let batch = try await client.run { [events = client.events] rk in
+        let batch = try await client.run { [rebalancer, events = client.events] rk in
+            try rebalancer.applyAnswers(rk)
             var batch: [KafkaMessage] = []
             var wait = maxWaitMs
             while batch.count < maxMessages {
@@ -175,5 +186,6 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func close() async {
         stopRequested.set()
         await client.close()
+        rebalancer.cancelPending()
     }
 }

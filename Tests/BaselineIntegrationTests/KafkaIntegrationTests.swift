@@ -202,6 +202,85 @@ import Testing
         #expect(received.count == 1)
     }
 
+    /// An `onAssign` that takes 2 s (a slow PostgreSQL query) must not freeze the consumer's poll
+    /// loop nor another consumer in the process, and no message may arrive before its offsets apply.
+    @Test func slowAssignHandlerKeepsPollingAndStillStartsAtItsOffsets() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let handlerDone = LockedValue<ContinuousClock.Instant?>(nil)
+        let slow = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("slow"), topics: [topic],
+                                     onAssign: { _ in
+                                         try await Task.sleep(for: .seconds(2))
+                                         handlerDone.value = .now
+                                         return [tp: 7]
+                                     }, logger: logger)
+        let other = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("other"), topics: [topic], logger: logger)
+
+        async let slowRun: (messages: [(KafkaMessage, ContinuousClock.Instant)], longestPoll: Duration, sawAwaiting: Bool) = {
+            var messages: [(KafkaMessage, ContinuousClock.Instant)] = []
+            var longest = Duration.zero
+            var sawAwaiting = false
+            let deadline = ContinuousClock.now + .seconds(20)
+            while messages.count < 3 && ContinuousClock.now < deadline {
+                let handlerRunning = handlerDone.value == nil  // judged at the start: a blocked poll ends after it
+                let start = ContinuousClock.now
+                let batch = try await slow.poll(maxMessages: 100, maxWaitMs: 100)
+                let end = ContinuousClock.now
+                if handlerRunning { longest = max(longest, end - start) }
+                sawAwaiting = sawAwaiting || slow.isAwaitingStartOffsets
+                messages += batch.map { ($0, end) }
+            }
+            return (messages, longest, sawAwaiting)
+        }()
+        async let otherRun: [(KafkaMessage, ContinuousClock.Instant)] = {
+            var messages: [(KafkaMessage, ContinuousClock.Instant)] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while messages.count < 10 && ContinuousClock.now < deadline {
+                messages += try await other.poll(maxMessages: 100, maxWaitMs: 100).map { ($0, ContinuousClock.now) }
+            }
+            return messages
+        }()
+        let (slowResult, otherResult) = try await (slowRun, otherRun)
+        await slow.close()
+        await other.close()
+
+        let done = try #require(handlerDone.value)
+        #expect(slowResult.sawAwaiting)
+        #expect(slowResult.longestPoll < .seconds(1), "a poll took \(slowResult.longestPoll) while the handler ran")
+        #expect(slowResult.messages.map(\.0.offset) == [7, 8, 9])
+        #expect(slowResult.messages.allSatisfy { $0.1 >= done })
+        #expect(otherResult.map(\.0.offset) == Array(0..<10))
+        #expect(otherResult.contains { $0.1 < done }, "the other consumer was served while the handler ran")
+    }
+
+    /// Shutting down while `onAssign` still waits (e.g. for the database) must not hang: the
+    /// member leaves the group and the handler is cancelled.
+    @Test func closingWhileAssignHandlerRunsIsPromptAndCancelsIt() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let started = LockedValue(false)
+        let cancelled = LockedValue(false)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("cancel"), topics: [topic],
+                                         onAssign: { _ in
+                                             started.value = true
+                                             do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.value = true; throw error }
+                                             return [:]
+                                         }, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !started.value && ContinuousClock.now < deadline { _ = try await consumer.poll(maxMessages: 10, maxWaitMs: 100) }
+        #expect(started.value)
+        #expect(consumer.isAwaitingStartOffsets && !consumer.hasAssignment)
+        let closing = ContinuousClock.now
+        await consumer.close()
+        #expect(ContinuousClock.now - closing < .seconds(10))
+        let cancelDeadline = ContinuousClock.now + .seconds(5)
+        while !cancelled.value && ContinuousClock.now < cancelDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(cancelled.value)
+        #expect(!consumer.isAwaitingStartOffsets)
+    }
+
     @Test func librdkafkaLogsAndErrorsReachSwiftLog() async throws {
         let capture = LogCapture()
         let captured = Logger(label: "kafka-capture") { _ in capture }
