@@ -53,7 +53,7 @@ func readPayloads(_ files: [String]) throws -> [(name: String, bytes: [UInt8])] 
 func send(files: [String], topic: String, kafka: KafkaOptions, key: String? = nil,
           headers: (String) -> [KafkaHeader] = { _ in [] }, transform: ([UInt8]) -> [UInt8] = { $0 }) async throws {
     let producer = try KafkaProducer(configuration: try kafka.configuration(), logger: cliLogger)
-    defer { producer.close() }
+    defer { producer.triggerClose() }
     var sent = 0
     for chunk in stride(from: 0, to: files.count, by: 200) {
         let slice = Array(files[chunk..<min(chunk + 200, files.count)])

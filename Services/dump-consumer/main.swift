@@ -7,7 +7,7 @@ import BaselineService
 
 await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { config, readiness, logger in
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
-    try Topology.ensureTopics(config, producer: producer, logger: logger)
+    try await Topology.ensureTopics(config, producer: producer, logger: logger)
     let consumer = try KafkaConsumer(
         configuration: config.kafka,
         groupID: config.string("BASELINE_DUMP_CONSUMER_GROUP", default: "baseline-dump-consumer"),

@@ -26,7 +26,7 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let client = config.database.makeClient(logger: logger)
     let store = ProfileStore(client: client)
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
-    try Topology.ensureTopics(config, producer: producer, logger: logger)
+    try await Topology.ensureTopics(config, producer: producer, logger: logger)
     let maxBatch = try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000)
     let maxVersions = try config.int("BASELINE_MAX_VERSIONS_PER_PROFILE", default: 20, range: 1...10_000)
     let stage = PreparedService(

@@ -1,6 +1,13 @@
+/// A topic to create.
+struct TopicSpec: Sendable {
+    let name: String
+    let partitions: Int32
+}
+
 /// Topic administration through the Admin API of an existing client handle.
 enum KafkaAdmin {
-    static func createTopics(handle: OpaquePointer, _ topics: [(name: String, partitions: Int32)],
+    /// Blocks until the broker answers or `timeoutMs` passes: call it on a client's queue.
+    static func createTopics(handle: OpaquePointer, _ topics: [TopicSpec],
                              replicationFactor: Int32, timeoutMs: Int32) throws {
         if topics.isEmpty { return }
         var errstr = [CChar](repeating: 0, count: 512)

@@ -10,11 +10,11 @@ public struct KafkaConfiguration: Sendable {
         self.properties = properties
     }
 
-    /// Defaults tuned for Tansu and low latency; all overridable through `properties`.
-    /// Tansu holds a JoinGroup for session.timeout.ms / 2, so 2000 ms joins a group in ~1 s.
+    /// Defaults valid for any Kafka broker; all overridable through `properties`. Group timing
+    /// keeps librdkafka's defaults (session.timeout.ms=45000, heartbeat.interval.ms=3000): Apache
+    /// Kafka rejects a session timeout below its group.min.session.timeout.ms (6000). The local
+    /// Tansu stack tunes them through BASELINE_KAFKA_PROPERTIES instead (`scripts/stack env`).
     static let consumerDefaults: [String: String] = [
-        "session.timeout.ms": "2000",
-        "heartbeat.interval.ms": "500",
         "fetch.wait.max.ms": "100",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": "false",
@@ -30,11 +30,29 @@ public struct KafkaConfiguration: Sendable {
         "enable.metrics.push": "false",
     ]
 
-    func merged(defaults: [String: String], extra: [String: String]) -> [(String, String)] {
+    /// Consumer-only properties a configuration shared by all clients commonly carries (the
+    /// local stack's group timing). librdkafka ignores them in a producer but logs a warning each
+    /// time, so producers leave them out; and the other way round.
+    static let consumerOnly: Set<String> = [
+        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "group.instance.id",
+        "group.protocol", "group.remote.assignor", "partition.assignment.strategy", "auto.offset.reset",
+        "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store", "enable.partition.eof",
+        "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes", "isolation.level", "check.crcs",
+    ]
+    static let producerOnly: Set<String> = [
+        "acks", "request.required.acks", "enable.idempotence", "linger.ms", "queue.buffering.max.ms",
+        "queue.buffering.max.messages", "queue.buffering.max.kbytes", "batch.num.messages", "batch.size",
+        "compression.type", "compression.codec", "compression.level", "message.timeout.ms",
+        "delivery.timeout.ms", "partitioner", "transactional.id", "transaction.timeout.ms",
+    ]
+
+    /// Defaults, then the client's own `extra`, then the shared `properties` (minus those
+    /// `ignoring` names, which belong to the other kind of client).
+    func merged(defaults: [String: String], extra: [String: String], ignoring: Set<String> = []) -> [(String, String)] {
         var all = defaults
         all["bootstrap.servers"] = brokers
         for (k, v) in extra { all[k] = v }
-        for (k, v) in properties { all[k] = v }
+        for (k, v) in properties where !ignoring.contains(k) { all[k] = v }
         return all.sorted { $0.key < $1.key }
     }
 
@@ -65,21 +83,4 @@ extension StringProtocol {
         while let l = s.last, chars.contains(l) { s = s.dropLast() }
         return String(s)
     }
-}
-
-/// Builds a librdkafka handle from properties; `configure` may install callbacks on the conf.
-func makeHandle(_ type: rd_kafka_type_t, _ properties: [(String, String)],
-                configure: (OpaquePointer) -> Void = { _ in }) throws -> OpaquePointer {
-    guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
-    var errstr = [CChar](repeating: 0, count: 512)
-    for (k, v) in properties where rd_kafka_conf_set(conf, k, v, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
-        rd_kafka_conf_destroy(conf)
-        throw KafkaError("invalid Kafka property \(k)=\(v): \(cString(errstr))")
-    }
-    configure(conf)
-    guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {  // owns conf on success
-        rd_kafka_conf_destroy(conf)
-        throw KafkaError("cannot create Kafka client: \(cString(errstr))")
-    }
-    return rk
 }

@@ -1,5 +1,5 @@
 /// An error reported by librdkafka or by this layer, with librdkafka's code when there is one.
-public struct KafkaError: Error, CustomStringConvertible, Sendable {
+public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     public let code: Int32
     public let message: String
 
@@ -12,6 +12,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         self.code = code.rawValue
         self.message = "\(context): \(errorString(code))"
     }
+
+    /// Thrown by every call on a client after `close()` began, instead of touching a handle that is
+    /// (or is about to be) destroyed. Carries librdkafka's "handle destroyed" code.
+    public static let closed = KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, "the Kafka client is closed")
+
+    public var isClosed: Bool { self == .closed }
 
     public var description: String { "Kafka: \(message)" }
 }

@@ -5,21 +5,29 @@ import ServiceLifecycle
 /// An asynchronous producer with delivery reports: `send` returns once the broker acknowledged
 /// the record (acks=all, idempotence on by default), so callers commit their input offsets only
 /// after their output is durable.
+///
+/// A dedicated thread serves delivery reports, logs and errors; flushing and admin calls run on
+/// the producer's own dispatch queue. Nothing blocks Swift's cooperative pool. After `close()`
+/// every call throws `KafkaError.closed`.
+///
+/// Readiness: `health` (closed, all brokers down, latest librdkafka error; see `KafkaHealth`).
 public final class KafkaProducer: @unchecked Sendable {
-    private let handle: OpaquePointer
-    private let pollThread: PollThread
+    private let client: KafkaClient
     private let logger: Logger
-    private let closed = ManagedAtomicFlag()
 
     public init(configuration: KafkaConfiguration, extraProperties: [String: String] = [:], logger: Logger) throws {
         self.logger = logger
-        let props = configuration.merged(defaults: KafkaConfiguration.producerDefaults, extra: extraProperties)
-        handle = try makeHandle(RD_KAFKA_PRODUCER, props) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-                guard let message, let opaque = message.pointee._private else { return }
-                let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
+        let props = configuration.merged(defaults: KafkaConfiguration.producerDefaults, extra: extraProperties,
+                                           ignoring: KafkaConfiguration.consumerOnly)
+        client = try KafkaClient(RD_KAFKA_PRODUCER, label: "kafka-producer", properties: props,
+                                 events: ClientEvents(logger: logger), pollThreadName: "kafka-producer-poll",
+                                 windDown: { rk in Self.drain(rk, timeoutMs: 10_000, logger: logger) }) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let ticketPointer = message.pointee._private else { return }
+                let ticket = Unmanaged<DeliveryTicket>.fromOpaque(ticketPointer).takeRetainedValue()
                 let m = message.pointee
                 if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if let opaque { ClientEvents.from(opaque).brokerAnswered() }
                     let topic = String(cString: rd_kafka_topic_name(m.rkt))
                     ticket.complete(.success(KafkaDeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
                 } else {
@@ -27,20 +35,32 @@ public final class KafkaProducer: @unchecked Sendable {
                 }
             }
         }
-        pollThread = PollThread(handle: handle, name: "kafka-producer-poll")
     }
 
-    deinit { close() }
+    /// Closed, brokers down, latest librdkafka error.
+    public var health: KafkaHealth { client.events.health(isClosed: client.isClosed) }
 
-    /// Flushes outstanding records (up to `timeoutMs`) and releases the client.
-    public func close(timeoutMs: Int32 = 10_000) {
-        guard closed.set() else { return }
-        let err = rd_kafka_flush(handle, timeoutMs)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("producer flush on close: \(errorString(err))")
-        }
-        pollThread.stop()
-        rd_kafka_destroy(handle)
+    /// Refuses new records, waits up to `timeoutMs` for outstanding ones (failing those still
+    /// unacknowledged then), and releases the client. Idempotent.
+    public func close(timeoutMs: Int32 = 10_000) async {
+        let logger = self.logger
+        await client.close { rk in Self.drain(rk, timeoutMs: timeoutMs, logger: logger) }
+    }
+
+    /// `close` without waiting for it, where awaiting is impossible (`defer`). Later calls throw
+    /// `KafkaError.closed` as soon as the close has started on the producer's queue.
+    public func triggerClose(timeoutMs: Int32 = 10_000) {
+        let logger = self.logger
+        client.closeInBackground { rk in Self.drain(rk, timeoutMs: timeoutMs, logger: logger) }
+    }
+
+    /// Waits for outstanding records, then purges what is left so that every pending `sendAll`
+    /// completes (with a purge error) instead of waiting forever on a destroyed client.
+    private static func drain(_ rk: OpaquePointer, timeoutMs: Int32, logger: Logger) {
+        if rd_kafka_flush(rk, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+        logger.warning("producer close: \(rd_kafka_outq_len(rk)) record(s) not acknowledged after \(timeoutMs) ms; failing them")
+        _ = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        _ = rd_kafka_flush(rk, 1000)  // serves the purged records' delivery reports
     }
 
     /// Produces one record and waits for its delivery report.
@@ -52,134 +72,51 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Produces records (in order per partition) and waits until every one is acknowledged.
     /// Throws the first delivery error; records are never silently dropped.
     public func sendAll(_ records: [KafkaRecord]) async throws -> [KafkaDeliveryReport] {
+        try client.ensureOpen()
         if records.isEmpty { return [] }
-        if closed.isSet { throw KafkaError("the producer is closed") }
         let batch = DeliveryBatch(count: records.count)
-        return try await withCheckedThrowingContinuation { continuation in
-            batch.setContinuation(continuation)
-            for (index, record) in records.enumerated() {
-                let ticket = DeliveryTicket(batch: batch, index: index)
-                let opaque = Unmanaged.passRetained(ticket).toOpaque()
-                if let error = enqueue(record, opaque: opaque) {
-                    Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
-                    // Fail this and every not-yet-enqueued record so the batch completes.
-                    for rest in index..<records.count { batch.complete(index: rest, .failure(error)) }
-                    break
-                }
+        for (index, record) in records.enumerated() {
+            if let error = await enqueue(record, ticket: DeliveryTicket(batch: batch, index: index)) {
+                // Fail this and every not-yet-enqueued record so the batch completes.
+                for rest in index..<records.count { batch.complete(index: rest, .failure(error)) }
+                break
             }
         }
+        return try await batch.result()
     }
 
-    /// Hands one record to librdkafka, retrying while its local queue is full.
-    private func enqueue(_ record: KafkaRecord, opaque: UnsafeMutableRawPointer) -> KafkaError? {
-        var attempts = 0
+    /// Hands one record to librdkafka. While its local queue is full the task sleeps (suspends,
+    /// occupying no thread) and retries; the poll thread drains delivery reports meanwhile.
+    private func enqueue(_ record: KafkaRecord, ticket: DeliveryTicket) async -> KafkaError? {
+        let opaque = Unmanaged.passRetained(ticket).toOpaque()
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
-            let err = produceOnce(record, opaque: opaque)
+            let err: rd_kafka_resp_err_t
+            do {
+                err = try client.withHandle { produceOnce($0, record, opaque: opaque) }
+            } catch {
+                Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+                return error as? KafkaError ?? KafkaError("\(error)")
+            }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }
-            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempts < 3000 {
-                attempts += 1
-                usleep(1000)  // the poll thread drains delivery reports meanwhile
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < deadline && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(2))
                 continue
             }
+            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
             return KafkaError(err, context: "produce to \(record.topic)")
         }
     }
 
-    private func produceOnce(_ record: KafkaRecord, opaque: UnsafeMutableRawPointer) -> rd_kafka_resp_err_t {
-        let headers: OpaquePointer? = record.headers.isEmpty ? nil : rd_kafka_headers_new(record.headers.count)
-        for h in record.headers {
-            h.value.withUnsafeBytes { v in _ = rd_kafka_header_add(headers, h.name, -1, v.baseAddress, v.count) }
-        }
-        let err: rd_kafka_resp_err_t = record.topic.withCString { topic in
-            record.value.withUnsafeBytes { value in
-                withKeyBytes(record.key) { key in
-                    var vus: [rd_kafka_vu_t] = []
-                    vus.reserveCapacity(7)
-                    var vu = rd_kafka_vu_t()
-                    vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = topic; vus.append(vu)
-                    vu = rd_kafka_vu_t()
-                    vu.vtype = RD_KAFKA_VTYPE_VALUE
-                    vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress); vu.u.mem.size = value.count
-                    vus.append(vu)
-                    if let key {
-                        vu = rd_kafka_vu_t()
-                        vu.vtype = RD_KAFKA_VTYPE_KEY
-                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress); vu.u.mem.size = key.count
-                        vus.append(vu)
-                    }
-                    if let partition = record.partition {
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition; vus.append(vu)
-                    }
-                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
-                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; vus.append(vu)
-                    if let headers {
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADERS; vu.u.headers = headers; vus.append(vu)
-                    }
-                    guard let error = rd_kafka_produceva(handle, &vus, vus.count) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
-                    let code = rd_kafka_error_code(error)
-                    rd_kafka_error_destroy(error)
-                    return code
-                }
-            }
-        }
-        // On success librdkafka owns the headers; on failure they are still ours.
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
-        return err
-    }
-
-    /// Creates topics that do not exist yet (idempotent: "already exists" is success).
+    /// Creates topics that do not exist yet (idempotent: "already exists" is success). The wait
+    /// for the broker's answer runs on the producer's queue.
     public func createTopics(_ topics: [(name: String, partitions: Int32)], replicationFactor: Int32 = -1,
-                             timeoutMs: Int32 = 15_000) throws {
-        try KafkaAdmin.createTopics(handle: handle, topics, replicationFactor: replicationFactor, timeoutMs: timeoutMs)
-    }
-}
-
-private func withKeyBytes<R>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let key else { return body(nil) }
-    return key.withUnsafeBytes { body($0) }
-}
-
-/// One record's claim on its batch; retained by librdkafka until its delivery report.
-final class DeliveryTicket {
-    let batch: DeliveryBatch
-    let index: Int
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
-    }
-    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) { batch.complete(index: index, result) }
-}
-
-/// Collects the delivery reports of one `sendAll` and resumes it when all have arrived.
-final class DeliveryBatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reports: [KafkaDeliveryReport?]
-    private var remaining: Int
-    private var firstError: KafkaError?
-    private var continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>?
-
-    init(count: Int) {
-        reports = Array(repeating: nil, count: count)
-        remaining = count
-    }
-
-    func setContinuation(_ c: CheckedContinuation<[KafkaDeliveryReport], any Error>) {
-        lock.withLock { continuation = c }
-    }
-
-    func complete(index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        let finished: (CheckedContinuation<[KafkaDeliveryReport], any Error>, Result<[KafkaDeliveryReport], any Error>)? = lock.withLock {
-            switch result {
-            case .success(let r): reports[index] = r
-            case .failure(let e): if firstError == nil { firstError = e }
-            }
-            remaining -= 1
-            guard remaining == 0, let c = continuation else { return nil }
-            continuation = nil
-            if let firstError { return (c, .failure(firstError)) }
-            return (c, .success(reports.map { $0! }))
+                             timeoutMs: Int32 = 15_000) async throws {
+        let topics = topics.map { TopicSpec(name: $0.name, partitions: $0.partitions) }
+        try await client.run { rk in
+            try KafkaAdmin.createTopics(handle: rk, topics, replicationFactor: replicationFactor, timeoutMs: timeoutMs)
         }
-        if let (c, r) = finished { c.resume(with: r) }
+        client.events.brokerAnswered()
     }
 }
 
@@ -189,6 +126,6 @@ final class DeliveryBatch: @unchecked Sendable {
 extension KafkaProducer: Service {
     public func run() async throws {
         try? await gracefulShutdown()
-        close()
+        await close()
     }
 }

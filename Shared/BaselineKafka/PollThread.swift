@@ -1,7 +1,8 @@
 import Foundation
 
-/// A dedicated OS thread that serves librdkafka callbacks (`rd_kafka_poll`) until stopped.
-/// Blocking C calls never run on Swift's cooperative thread pool (2 threads on this machine).
+/// A dedicated OS thread that serves a client's main queue (`rd_kafka_poll`: delivery reports,
+/// logs, errors) until stopped. Blocking C calls never run on Swift's cooperative thread pool
+/// (2 threads on this machine).
 final class PollThread: @unchecked Sendable {
     private let handle: OpaquePointer
     private let stopped = ManagedAtomicFlag()
@@ -17,33 +18,9 @@ final class PollThread: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stops and joins the thread (at most one 100 ms poll later). Call before destroying the handle.
     func stop() {
         guard stopped.set() else { return }
         done.wait()
-    }
-}
-
-/// A set-once flag shared across threads.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-
-    var isSet: Bool { lock.withLock { value } }
-
-    /// Sets the flag; returns false when it was already set.
-    @discardableResult
-    func set() -> Bool {
-        lock.withLock {
-            if value { return false }
-            value = true
-            return true
-        }
-    }
-}
-
-/// Runs a blocking librdkafka call on a serial dispatch queue, off the cooperative pool.
-func offloaded<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        queue.async { continuation.resume(with: Result { try body() }) }
     }
 }

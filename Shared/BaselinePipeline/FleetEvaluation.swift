@@ -32,7 +32,7 @@ public struct FleetEvaluation: Sendable {
 
     public func run(_ fleet: GeneratedFleet) async throws -> EvaluationTally {
         let producer = try KafkaProducer(configuration: kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         try await sendDumps(fleet, producer: producer)
         try await waitUntilStable(fleet)
         // Subscribe before sending, so no enriched signal can slip past the consumer.

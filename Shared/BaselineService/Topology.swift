@@ -7,9 +7,9 @@ import PostgresNIO
 /// Start-up steps shared by the services.
 public enum Topology {
     /// Creates Baseline's topics when missing (idempotent); existing topics are left unchanged.
-    public static func ensureTopics(_ config: BaselineConfiguration, producer: KafkaProducer, logger: Logger) throws {
+    public static func ensureTopics(_ config: BaselineConfiguration, producer: KafkaProducer, logger: Logger) async throws {
         guard config.createTopics else { return }
-        try producer.createTopics(Topics.all.map { ($0, config.topicPartitions) })
+        try await producer.createTopics(Topics.all.map { ($0, config.topicPartitions) })
         logger.info("topics ready", metadata: ["count": "\(Topics.all.count)"])
     }
 

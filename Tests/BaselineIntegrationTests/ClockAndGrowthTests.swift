@@ -27,9 +27,9 @@ import Testing
         // Eight dumps within eight minutes: enough evidence, but never 30 quiet minutes of event time.
         let requests = (0..<8).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0 % 4)", at: Int64($0)) }
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await fixtures.produce(requests, to: topic, producer: producer)
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
@@ -66,9 +66,9 @@ import Testing
             return r
         }
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await fixtures.produce(requests, to: topic, producer: producer)
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)

@@ -23,8 +23,8 @@ import Testing
 
         let dumps = TestStack.unique("eval-dumps"), merges = TestStack.unique("eval-merges"), signals = TestStack.unique("eval-signals")
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
-        try producer.createTopics([(dumps, 2), (merges, 2), (signals, 2)] + Topics.all.map { ($0, 4) })
+        defer { producer.triggerClose() }
+        try await producer.createTopics([(dumps, 2), (merges, 2), (signals, 2)] + Topics.all.map { ($0, 4) })
 
         let tally = try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)

@@ -37,9 +37,9 @@ import Testing
             longKey,                                                         // node key over the index limit
         ]
         let producer = try KafkaProducer(configuration: TestStack.kafka, extraProperties: ["message.max.bytes": "40000000"], logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let input = TestStack.unique("conservation-in")
-        try producer.createTopics([(input, 2)])
+        try await producer.createTopics([(input, 2)])
         let inputs = (valid + garbage).enumerated().map { i, bytes in
             KafkaRecord(topic: input, key: "k\(i)", value: bytes, headers: [KafkaHeader("run", run), KafkaHeader("n", "\(i)")])
         }

@@ -17,10 +17,10 @@ import Testing
         let group = TestStack.unique("dc-shutdown")
         let dumpID = TestStack.unique("dump")
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: TestStack.logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let dump = #"{"id":"\#(dumpID)","workload":{"image_name":"shutdown-test"},"processes":[{"path":"/bin/app"}]}"#
         let input = TestStack.unique("dumps")  // only this process consumes it
-        try producer.createTopics([(input, 1)])
+        try await producer.createTopics([(input, 1)])
         let report = try await producer.send(KafkaRecord(topic: input, key: nil, value: Array(dump.utf8)))
 
         let process = Process()

@@ -1,16 +1,17 @@
-import BaselineKafka
+@testable import BaselineKafka
 import Foundation
+import Logging
 import Testing
 
 @Suite(.serialized) struct KafkaIntegrationTests {
     let logger = TestStack.logger
 
-    func makeTopic(partitions: Int32) throws -> (String, KafkaProducer) {
+    func makeTopic(partitions: Int32) async throws -> (String, KafkaProducer) {
         try TestStack.requireKafka()
         let topic = TestStack.unique("it")
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        try producer.createTopics([(topic, partitions)])
-        try producer.createTopics([(topic, partitions)])  // idempotent: "already exists" is success
+        try await producer.createTopics([(topic, partitions)])
+        try await producer.createTopics([(topic, partitions)])  // idempotent: "already exists" is success
         return (topic, producer)
     }
 
@@ -20,8 +21,8 @@ import Testing
     }
 
     @Test func roundTripKeepsKeysHeadersAndPartitioning() async throws {
-        let (topic, producer) = try makeTopic(partitions: 3)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 3)
+        defer { producer.triggerClose() }
         let records = (0..<12).map { i in
             KafkaRecord(topic: topic, key: "key-\(i % 3)", value: Array("value-\(i)".utf8),
                         headers: [KafkaHeader("content-type", "text/plain"), KafkaHeader(name: "bin", value: [0, 1, UInt8(i)])])
@@ -45,8 +46,8 @@ import Testing
     }
 
     @Test func newConsumerResumesFromCommittedOffsets() async throws {
-        let (topic, producer) = try makeTopic(partitions: 1)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
         _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
         let group = TestStack.unique("resume")
 
@@ -73,8 +74,8 @@ import Testing
     }
 
     @Test func assignHandlerAndSeekChooseTheStartOffset() async throws {
-        let (topic, producer) = try makeTopic(partitions: 1)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
         _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
         let tp = KafkaTopicPartition(topic: topic, partition: 0)
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("seek"), topics: [topic],
@@ -94,8 +95,8 @@ import Testing
     }
 
     @Test func twoConsumersInOneGroupSplitThePartitions() async throws {
-        let (topic, producer) = try makeTopic(partitions: 4)
-        defer { producer.close() }
+        let (topic, producer) = try await makeTopic(partitions: 4)
+        defer { producer.triggerClose() }
         let group = TestStack.unique("rebalance")
         let a = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic], logger: logger)
         // A alone gets everything.
@@ -138,5 +139,171 @@ import Testing
         #expect(throws: KafkaError.self) { try KafkaConfiguration.parseProperties("security.protocol") }
         #expect(try KafkaConfiguration.parseProperties("security.protocol=SASL_SSL, sasl.mechanism=PLAIN\n# c\nssl.ca.location=/x")
                 == ["security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "ssl.ca.location": "/x"])
+    }
+
+    // MARK: - Lifecycle, rebalancing, logs (the librdkafka layer's reliability review)
+
+    @Test func callsAfterCloseThrowClosed() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        _ = try await producer.send(KafkaRecord(topic: topic, key: nil, value: Array("m0".utf8)))
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("closed"), topics: [topic],
+                                         logger: logger)
+        var got: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while got.isEmpty && ContinuousClock.now < deadline { got += try await consumer.poll(maxMessages: 10, maxWaitMs: 200) }
+        #expect(got.count == 1)
+        #expect(consumer.hasAssignment)
+        #expect(consumer.lastSuccessfulPoll != nil)
+        #expect(!consumer.health.isClosed && !producer.health.isClosed)
+
+        await consumer.close()
+        await consumer.close()  // idempotent
+        #expect(consumer.health.isClosed)
+        await #expect(throws: KafkaError.closed) { try await consumer.poll(maxMessages: 1, maxWaitMs: 10) }
+        await #expect(throws: KafkaError.closed) { try await consumer.commit(after: got) }
+        await #expect(throws: KafkaError.closed) { try await consumer.commit([:]) }
+        await #expect(throws: KafkaError.closed) { try await consumer.committed([tp]) }
+        await #expect(throws: KafkaError.closed) { try await consumer.seek([tp: 0]) }
+        var iterator = consumer.batches().makeAsyncIterator()
+        #expect(try await iterator.next() == nil)  // a closed consumer's sequence just ends
+
+        await producer.close()
+        producer.triggerClose()  // idempotent too
+        #expect(producer.health.isClosed)
+        await #expect(throws: KafkaError.closed) { try await producer.send(KafkaRecord(topic: topic, key: nil, value: [1])) }
+        await #expect(throws: KafkaError.closed) { try await producer.sendAll([]) }
+        await #expect(throws: KafkaError.closed) { try await producer.createTopics([(topic, 1)]) }
+    }
+
+    @Test func failedInitDestroysTheHandleOnce() async throws {
+        try TestStack.requireKafka()
+        let before = DestroyLedger.snapshot.count
+        let invalid: [[String]] = [[], ["^(unclosed"]]  // no topic; a subscription regex that does not compile
+        for _ in 0..<5 {
+            for topics in invalid {
+                #expect(throws: KafkaError.self) {
+                    try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("bad"), topics: topics, logger: logger)
+                }
+            }
+        }
+        // The handles go to a background thread for destruction; each exactly once.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while DestroyLedger.snapshot.count < before + 10 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let ledger = DestroyLedger.snapshot
+        #expect(ledger.count >= before + 10)
+        #expect(ledger.values.allSatisfy { $0 == 1 })
+
+        // The library is still healthy: a valid consumer in the same process works.
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        _ = try await producer.send(KafkaRecord(topic: topic, key: nil, value: Array("ok".utf8)))
+        let received = try await TestStack.collect(topic, count: 1)
+        #expect(received.count == 1)
+    }
+
+    /// An `onAssign` that takes 2 s (a slow PostgreSQL query) must not freeze the consumer's poll
+    /// loop nor another consumer in the process, and no message may arrive before its offsets apply.
+    @Test func slowAssignHandlerKeepsPollingAndStillStartsAtItsOffsets() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        _ = try await producer.sendAll((0..<10).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let handlerDone = LockedValue<ContinuousClock.Instant?>(nil)
+        let slow = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("slow"), topics: [topic],
+                                     onAssign: { _ in
+                                         try await Task.sleep(for: .seconds(2))
+                                         handlerDone.value = .now
+                                         return [tp: 7]
+                                     }, logger: logger)
+        let other = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("other"), topics: [topic], logger: logger)
+
+        async let slowRun: (messages: [(KafkaMessage, ContinuousClock.Instant)], longestPoll: Duration, sawAwaiting: Bool) = {
+            var messages: [(KafkaMessage, ContinuousClock.Instant)] = []
+            var longest = Duration.zero
+            var sawAwaiting = false
+            let deadline = ContinuousClock.now + .seconds(20)
+            while messages.count < 3 && ContinuousClock.now < deadline {
+                let handlerRunning = handlerDone.value == nil  // judged at the start: a blocked poll ends after it
+                let start = ContinuousClock.now
+                let batch = try await slow.poll(maxMessages: 100, maxWaitMs: 100)
+                let end = ContinuousClock.now
+                if handlerRunning { longest = max(longest, end - start) }
+                sawAwaiting = sawAwaiting || slow.isAwaitingStartOffsets
+                messages += batch.map { ($0, end) }
+            }
+            return (messages, longest, sawAwaiting)
+        }()
+        async let otherRun: [(KafkaMessage, ContinuousClock.Instant)] = {
+            var messages: [(KafkaMessage, ContinuousClock.Instant)] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while messages.count < 10 && ContinuousClock.now < deadline {
+                messages += try await other.poll(maxMessages: 100, maxWaitMs: 100).map { ($0, ContinuousClock.now) }
+            }
+            return messages
+        }()
+        let (slowResult, otherResult) = try await (slowRun, otherRun)
+        await slow.close()
+        await other.close()
+
+        let done = try #require(handlerDone.value)
+        #expect(slowResult.sawAwaiting)
+        #expect(slowResult.longestPoll < .seconds(1), "a poll took \(slowResult.longestPoll) while the handler ran")
+        #expect(slowResult.messages.map(\.0.offset) == [7, 8, 9])
+        #expect(slowResult.messages.allSatisfy { $0.1 >= done })
+        #expect(otherResult.map(\.0.offset) == Array(0..<10))
+        #expect(otherResult.contains { $0.1 < done }, "the other consumer was served while the handler ran")
+    }
+
+    /// Shutting down while `onAssign` still waits (e.g. for the database) must not hang: the
+    /// member leaves the group and the handler is cancelled.
+    @Test func closingWhileAssignHandlerRunsIsPromptAndCancelsIt() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let started = LockedValue(false)
+        let cancelled = LockedValue(false)
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("cancel"), topics: [topic],
+                                         onAssign: { _ in
+                                             started.value = true
+                                             do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.value = true; throw error }
+                                             return [:]
+                                         }, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !started.value && ContinuousClock.now < deadline { _ = try await consumer.poll(maxMessages: 10, maxWaitMs: 100) }
+        #expect(started.value)
+        #expect(consumer.isAwaitingStartOffsets && !consumer.hasAssignment)
+        let closing = ContinuousClock.now
+        await consumer.close()
+        #expect(ContinuousClock.now - closing < .seconds(10))
+        let cancelDeadline = ContinuousClock.now + .seconds(5)
+        while !cancelled.value && ContinuousClock.now < cancelDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(cancelled.value)
+        #expect(!consumer.isAwaitingStartOffsets)
+    }
+
+    @Test func librdkafkaLogsAndErrorsReachSwiftLog() async throws {
+        let capture = LogCapture()
+        let captured = Logger(label: "kafka-capture") { _ in capture }
+        // Nothing listens on port 1: librdkafka logs the refused connection and reports all brokers down.
+        let config = KafkaConfiguration(brokers: "127.0.0.1:1", properties: TestStack.kafkaProperties)
+        let producer = try KafkaProducer(configuration: config, extraProperties: ["message.timeout.ms": "2000"], logger: captured)
+        let consumer = try KafkaConsumer(configuration: config, groupID: TestStack.unique("logs"), topics: ["nowhere"], logger: captured)
+        await #expect(throws: KafkaError.self) { try await producer.send(KafkaRecord(topic: "nowhere", key: nil, value: [1])) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline
+                && !(capture.contains(client: "rdkafka#consumer") && consumer.health.brokersDown && producer.health.brokersDown) {
+            _ = try await consumer.poll(maxMessages: 1, maxWaitMs: 100)  // serves the consumer's logs and errors
+        }
+        let lines = capture.entries.filter { $0.source == "librdkafka" }
+        #expect(lines.contains { $0.metadata["kafka.client"].map { "\($0)" }?.hasPrefix("rdkafka#producer") == true })
+        #expect(capture.contains(client: "rdkafka#consumer"))
+        #expect(lines.contains { $0.level == .error && $0.message.contains("127.0.0.1:1") })
+        #expect(producer.health.brokersDown && consumer.health.brokersDown)
+        #expect(producer.health.lastError != nil && producer.health.lastErrorAt != nil)
+        await consumer.close()
+        await producer.close(timeoutMs: 100)
+        #expect(Logger.Level(syslog: 0) == .critical && Logger.Level(syslog: 3) == .error
+                && Logger.Level(syslog: 4) == .warning && Logger.Level(syslog: 5) == .notice
+                && Logger.Level(syslog: 6) == .info && Logger.Level(syslog: 7) == .debug)
     }
 }

@@ -89,7 +89,7 @@ struct ProfileFixtures {
     func withMergedProfile(_ requests: [MergeRequest], producer: KafkaProducer,
                            _ body: @Sendable @escaping (PostgresClient) async throws -> Void) async throws {
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await produce(requests, to: topic, producer: producer)
         let count = Int64(requests.count)
         try await TestStack.withDatabase { client in

@@ -59,10 +59,10 @@ import Testing
     @Test func replaysAndBatchBoundariesLeaveProfilesIdentical() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let a = TestStack.unique("img"), b = TestStack.unique("img")
         let topicA = TestStack.unique("merge-a"), topicB = TestStack.unique("merge-b")
-        try producer.createTopics([(topicA, 1), (topicB, 1)])
+        try await producer.createTopics([(topicA, 1), (topicB, 1)])
         // A: every dump twice (a retrying producer); B: each once. Same content under another name.
         let requestsA = workload(a).flatMap { [$0, $0] }
         try await produce(requestsA, to: topicA, producer: producer)
@@ -89,10 +89,10 @@ import Testing
     @Test func learnsUntilStableThenReportsAnomalies() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         var requests = workload(image)
         // After the baseline: an established instance spawns an unknown binary (anomaly), and a
         // brand-new instance does it during its warm-up (no anomaly, but not learned either: a
@@ -155,10 +155,10 @@ import Testing
     @Test func perProfileOverridesAndTimeToStableEstimates() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await produce(workload(image), to: topic, producer: producer)
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
@@ -184,7 +184,7 @@ import Testing
     @Test func anomaliesAreRateLimitedPerInstanceAndTheOutboxIsDrainedAtStart() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         var requests = workload(image)
         for (i, binary) in ["/usr/bin/nc", "/usr/bin/wget", "/usr/bin/socat"].enumerated() {
@@ -192,7 +192,7 @@ import Testing
                                     children: [binary], files: ["/etc/app.conf"]))
         }
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await produce(requests, to: topic, producer: producer)
         let total = Int64(requests.count)
         try await TestStack.withDatabase { client in

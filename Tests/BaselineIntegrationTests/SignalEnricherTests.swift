@@ -37,7 +37,7 @@ import Testing
     /// Runs enricher + profile-updates listener + suppression refresher while `body` runs.
     func withEnricher(client: PostgresClient, producer: KafkaProducer, _ body: (Running) async throws -> Void) async throws {
         let input = TestStack.unique("signals")
-        try producer.createTopics([(input, 1)])
+        try await producer.createTopics([(input, 1)])
         let store = SuppressionStore(client: client)
         let cache = ProfileContextCache(store: store, negativeTTL: .milliseconds(100), logger: logger)
         let suppressions = SuppressionState()
@@ -90,7 +90,7 @@ import Testing
     @Test func stableProfileSuggestionsAnomaliesAndSuppressions() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         try await fixtures.withMergedProfile(fixtures.workload(image), producer: producer) { client in
             try await withEnricher(client: client, producer: producer) { run in
@@ -140,10 +140,10 @@ import Testing
     @Test func learningProfileGetsNoSuggestionUntilAnUpdateMakesItStable() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         let early = TestStack.unique("merge"), late = TestStack.unique("merge")
-        try producer.createTopics([(early, 1), (late, 1)])
+        try await producer.createTopics([(early, 1), (late, 1)])
         let all = fixtures.workload(image)
         try await fixtures.produce(Array(all.prefix(4)), to: early, producer: producer)
         try await fixtures.produce(Array(all.dropFirst(4)), to: late, producer: producer)
@@ -177,7 +177,7 @@ import Testing
     @Test func signalsByContainerIDAndMalformedSignals() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let image = TestStack.unique("img")
         try await fixtures.withMergedProfile(fixtures.workload(image), producer: producer) { client in
             try await withEnricher(client: client, producer: producer) { run in

@@ -7,12 +7,21 @@ import Testing
 
 /// The real broker and database the integration tests talk to: the local stack
 /// (`scripts/stack up`) unless BASELINE_KAFKA_BROKERS / BASELINE_DATABASE_URL say otherwise.
-/// A test that needs the stack fails with a clear message when it is down; it never skips.
+/// BASELINE_KAFKA_PROPERTIES applies as in the services (`scripts/stack env` sets Tansu's group
+/// timing there). A test that needs the stack fails with a clear message when it is down; it
+/// never skips.
 enum TestStack {
     static let env = ProcessInfo.processInfo.environment
     static let brokers = env["BASELINE_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
     static let databaseURL = env["BASELINE_DATABASE_URL"] ?? "postgres://baseline:baseline@127.0.0.1:55432/baseline_test"
-    static let kafka = KafkaConfiguration(brokers: brokers)
+    static let kafkaProperties: [String: String] = {
+        do {
+            return try KafkaConfiguration.parseProperties(env["BASELINE_KAFKA_PROPERTIES"] ?? "")
+        } catch {
+            fatalError("BASELINE_KAFKA_PROPERTIES: \(error)")
+        }
+    }()
+    static let kafka = KafkaConfiguration(brokers: brokers, properties: kafkaProperties)
     static let logger: Logger = {
         var l = Logger(label: "test")
         l.logLevel = .warning

@@ -17,8 +17,8 @@ import Testing
         let image = TestStack.unique("img")
         let dumpID = TestStack.unique("dump")
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
-        try producer.createTopics(Topics.all.map { ($0, 4) })
+        defer { producer.triggerClose() }
+        try await producer.createTopics(Topics.all.map { ($0, 4) })
 
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
