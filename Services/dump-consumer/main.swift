@@ -12,6 +12,7 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
         configuration: config.kafka,
         groupID: config.string("BASELINE_DUMP_CONSUMER_GROUP", default: "baseline-dump-consumer"),
         topics: [config.string("BASELINE_DUMPS_TOPIC", default: Topics.activityDumps)], logger: logger)
+    readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
     let limits = DumpLimits(
         maxPayloadBytes: try config.int("BASELINE_DUMP_MAX_PAYLOAD_BYTES", default: 16 << 20, range: 1...(1 << 30)),
         maxDecompressedBytes: try config.int("BASELINE_DUMP_MAX_DECOMPRESSED_BYTES", default: 64 << 20, range: 1...(1 << 31)),
@@ -28,5 +29,5 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
     let stage = TransformStage(name: "dump-consumer", consumer: consumer, producer: producer,
                                maxBatch: try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000),
                                logger: logger, onStart: { readiness.markReady() }) { ingestor.transform($0) }
-    return [producer, stage]
+    return [producer, stage, TopicKeeper(config: config, producer: producer, logger: logger)]
 }

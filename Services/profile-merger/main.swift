@@ -24,6 +24,7 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let cache = VersionCache(capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 1000, range: 1...1_000_000))
 
     let client = config.database.makeClient(logger: logger)
+    readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = ProfileStore(client: client)
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
     try await Topology.ensureTopics(config, producer: producer, logger: logger)
@@ -31,11 +32,15 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let maxVersions = try config.int("BASELINE_MAX_VERSIONS_PER_PROFILE", default: 20, range: 1...10_000)
     let stage = PreparedService(
         LazyService {
+            let reference = ConsumerReference()
             let consumer = try KafkaConsumer(
                 configuration: config.kafka, groupID: ProfileMergeStage.defaultConsumerGroup,
                 topics: [Topics.profileMergeRequests],
-                onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache),
+                onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache, watermarks: { try await reference.watermarks($0) },
+                                                          logger: logger),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
+            reference.set(consumer)
+            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
                                      anomalyLimit: limiter, maxBatch: maxBatch, maxVersions: maxVersions, logger: logger,
                                      onStart: { readiness.markReady() },
@@ -49,5 +54,6 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let sweeper = ClockSweeper(
         store: store, producer: producer, interval: .seconds(sweepInterval),
         quietFor: .seconds(try config.int("BASELINE_SWEEP_QUIET_SECONDS", default: 60, range: 0...86_400)), logger: logger)
-    return sweepInterval > 0 ? [client, producer, stage, sweeper] : [client, producer, stage]
+    let keeper = TopicKeeper(config: config, producer: producer, logger: logger)
+    return sweepInterval > 0 ? [client, producer, stage, sweeper, keeper] : [client, producer, stage, keeper]
 }

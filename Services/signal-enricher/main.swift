@@ -22,6 +22,7 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     let enrichmentConfig = enrichment
 
     let client = config.database.makeClient(logger: logger)
+    readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = SuppressionStore(client: client)
     let cache = ProfileContextCache(store: store, capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 10_000, range: 1...10_000_000),
                                     logger: logger)
@@ -37,6 +38,7 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
                 configuration: config.kafka,
                 groupID: config.string("BASELINE_ENRICHER_GROUP", default: "baseline-signal-enricher"),
                 topics: [Topics.securitySignals], logger: logger)
+            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
             return TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
                                   logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
         },
@@ -45,5 +47,5 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
     // Suggestions stored but never acknowledged by the broker go out while the service runs.
     let relay = OutboxRelay(interval: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
-    return [client, producer, listener, refresher, stage, relay]
+    return [client, producer, listener, refresher, stage, relay, TopicKeeper(config: config, producer: producer, logger: logger)]
 }

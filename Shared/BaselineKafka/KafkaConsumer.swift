@@ -165,6 +165,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         return offsets
     }
 
+    /// The partition's log bounds as the broker sees them: the first offset still held and the
+    /// offset the next message will get.
+    public func watermarks(_ partition: KafkaTopicPartition, timeoutMs: Int32 = 5000) async throws -> (low: Int64, high: Int64) {
+        let bounds = try await client.run { rk in
+            var low: Int64 = -1, high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(rk, partition.topic, partition.partition, &low, &high, timeoutMs)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "watermarks of \(partition.topic)[\(partition.partition)]") }
+            return (low: low, high: high)
+        }
+        client.events.brokerAnswered()
+        return bounds
+    }
+
     /// Moves the fetch position of assigned partitions.
     public func seek(_ offsets: [KafkaTopicPartition: Int64], timeoutMs: Int32 = 5000) async throws {
         try await client.run { rk in

@@ -64,13 +64,33 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     }
 
     /// The start offsets for newly assigned partitions: those stored with the effect.
-    public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup,
-                                     cache: VersionCache? = nil) -> KafkaConsumer.AssignHandler {
+    /// A stored offset that does not fit the partition's log is handled by a fixed policy (see
+    /// docs/reliability.md): past the end (the topic was re-created, e.g. a broker without
+    /// persistence restarted) → start again at the log's first offset and store that, dump ids make
+    /// re-reading harmless; before the start (retention removed messages never merged) → start at
+    /// the first offset still there; both logged and counted.
+    public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup, cache: VersionCache? = nil,
+                                     watermarks: (@Sendable (KafkaTopicPartition) async throws -> (low: Int64, high: Int64))? = nil,
+                                     logger: Logger? = nil) -> KafkaConsumer.AssignHandler {
         { partitions in
             cache?.removeAll()
             let stored = try await store.loadOffsets(group: group, partitions: partitions.map { ($0.topic, $0.partition) })
             var result: [KafkaTopicPartition: Int64] = [:]
-            for s in stored { result[KafkaTopicPartition(topic: s.topic, partition: s.partition)] = s.nextOffset }
+            for s in stored {
+                let tp = KafkaTopicPartition(topic: s.topic, partition: s.partition)
+                result[tp] = s.nextOffset
+                guard let watermarks, let bounds = try? await watermarks(tp) else { continue }
+                if s.nextOffset > bounds.high {
+                    CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "past_end")])
+                    logger?.warning("stored offset \(s.nextOffset) of \(tp.topic)[\(tp.partition)] is past the log's end \(bounds.high): the topic was re-created; re-reading from \(bounds.low) (merged dump ids are skipped)")
+                    try await store.resetOffset(group: group, topic: tp.topic, partition: tp.partition, to: bounds.low)
+                    result[tp] = bounds.low
+                } else if s.nextOffset < bounds.low {
+                    CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "before_start")])
+                    logger?.error("stored offset \(s.nextOffset) of \(tp.topic)[\(tp.partition)] is before the log's start \(bounds.low): \(bounds.low - s.nextOffset) message(s) left the topic (retention) before they were merged")
+                    result[tp] = bounds.low
+                }
+            }
             return result
         }
     }

@@ -159,3 +159,13 @@ extension ProfileStore {
         }
     }
 }
+
+extension ProfileStore {
+    /// Sets a stored offset, also backwards: only for a partition whose log was re-created.
+    public func resetOffset(group: String, topic: String, partition: Int32, to offset: Int64) async throws {
+        try await client.query("""
+            UPDATE consumer_offsets SET next_offset = \(offset), updated_at = now()
+            WHERE consumer_group = \(group) AND topic = \(topic) AND partition = \(partition)
+            """)
+    }
+}

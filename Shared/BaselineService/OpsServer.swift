@@ -15,7 +15,7 @@ public enum OpsServer {
         }
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            let status = readiness.status
+            let status = await readiness.evaluate()
             return Response(status: status.ready ? .ok : .serviceUnavailable,
                             body: .init(byteBuffer: ByteBuffer(string: status.reason + "\n")))
         }

@@ -47,7 +47,7 @@ import Testing
 
         // The stage produces with librdkafka's default limits, as dump-consumer does.
         let stageProducer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { stageProducer.close() }
+        defer { stageProducer.triggerClose() }
         let ingest = DumpIngestor(logger: logger)
         let stage = TransformStage(name: "dump-consumer-test",
                                    consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("dc"),

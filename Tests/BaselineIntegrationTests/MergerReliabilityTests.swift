@@ -26,9 +26,9 @@ import Testing
         let poison = fixtures.request(image, dump: "\(image)-d1", instance: "\(image)-i1", at: 1, files: ["/etc/b\u{0}c"])
         let good2 = fixtures.request(image, dump: "\(image)-d2", instance: "\(image)-i2", at: 2, files: ["/etc/a"])
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1), (Topics.profileMergeRequestsDLQ, 4)])
+        try await producer.createTopics([(topic, 1), (Topics.profileMergeRequestsDLQ, 4)])
         try await fixtures.produce([good1, poison, good2], to: topic, producer: producer)
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
@@ -45,14 +45,35 @@ import Testing
         #expect(dead.first?.header(DeadLetter.sourceOffsetHeader)?.stringValue == "1")
     }
 
+    @Test func aStoredOffsetPastARecreatedTopicsEndIsResetAndTheLogReRead() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("recreated")
+        let requests = (0..<3).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0)", at: Int64($0)) }
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let topic = TestStack.unique("merge")
+        try await producer.createTopics([(topic, 1)])
+        try await fixtures.produce(requests, to: topic, producer: producer)
+        let group = TestStack.unique("g")
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            // Offsets stored against an earlier life of the topic (a broker without persistence restarted).
+            try await ProfileStore(client: client).storeOffsets([StoredOffset(topic: topic, partition: 0, nextOffset: 50)], firsts: [],
+                                                                 group: group, logger: logger)
+            try await fixtures.runMerger(topic: topic, group: group, expected: 3, maxBatch: 10, client: client, producer: producer)
+            #expect(try await count("SELECT count(*) FROM merged_dumps WHERE profile_key = \(image)", client) == 3)
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 3)
+        }
+    }
+
     @Test func aMemberThatLostItsPartitionCannotWriteOverTheNewOwner() async throws {
         try TestStack.requireKafka()
         let image = TestStack.unique("fenced")
         let requests = (0..<4).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0)", at: Int64($0), files: ["/etc/a"]) }
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
-        defer { producer.close() }
+        defer { producer.triggerClose() }
         let topic = TestStack.unique("merge")
-        try producer.createTopics([(topic, 1)])
+        try await producer.createTopics([(topic, 1)])
         try await fixtures.produce(requests, to: topic, producer: producer)
         let group = TestStack.unique("g")
         try await TestStack.withDatabase { client in

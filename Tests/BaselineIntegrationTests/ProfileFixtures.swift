@@ -54,9 +54,14 @@ struct ProfileFixtures {
                    model: ModelConfiguration? = nil) async throws {
         let store = ProfileStore(client: client)
         let cache = VersionCache(capacity: 10)
+        // As profile-merger wires it: stored offsets checked against the partition's log.
+        let reference = ConsumerReference()
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
-                                         onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache),
+                                         onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache,
+                                                                                   watermarks: { try await reference.watermarks($0) },
+                                                                                   logger: logger),
                                          logger: logger)
+        reference.set(consumer)
         let stage = ProfileMergeStage(
             consumer: consumer,
             producer: producer, store: store, cache: cache, model: model ?? self.model, anomalyLimit: anomalyLimit, consumerGroup: group,

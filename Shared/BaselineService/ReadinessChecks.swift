@@ -1,0 +1,40 @@
+import BaselineKafka
+import PostgresNIO
+
+/// The checks every service registers on its `Readiness`.
+public enum ReadinessChecks {
+    /// Ready once the member holds partitions with their start offsets applied and reaches its brokers.
+    public static func consumer(_ consumer: KafkaConsumer) -> Readiness.Check {
+        {
+            let health = consumer.health
+            if health.isClosed { return "consumer closed" }
+            if health.brokersDown { return "all brokers down" + (health.lastError.map { " (\($0))" } ?? "") }
+            if consumer.isAwaitingStartOffsets { return "waiting for start offsets of newly assigned partitions" }
+            if !consumer.hasAssignment { return "no partitions assigned (joining the group, or more members than partitions)" }
+            return nil
+        }
+    }
+
+    /// Ready while PostgreSQL answers a trivial query within a few seconds.
+    public static func database(_ client: PostgresClient) -> Readiness.Check {
+        {
+            do {
+                return try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask {
+                        for try await _ in try await client.query("SELECT 1").decode(Int32.self) {}
+                        return nil
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(3))
+                        return "database did not answer within 3 s"
+                    }
+                    let first = try await group.next() ?? nil
+                    group.cancelAll()
+                    return first
+                }
+            } catch {
+                return "database unreachable: \(error)"
+            }
+        }
+    }
+}
