@@ -169,4 +169,74 @@ import Testing
             #expect(t(bad) == nil, "\(bad)")
         }
     }
+
+    // MARK: NUL in strings (PostgreSQL text and jsonb cannot store it)
+
+    @Test func nulInADumpStringIsRejectedAtTheEdge() {
+        let nul = #"\u0000"#
+        let baselineCases = [
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a\#(nul)b"}]}"#,
+            #"{"workload":{"image_name":"app\#(nul)"},"processes":[{"path":"/bin/a"}]}"#,
+            #"{"workload":{"image_name":"app","host":"h\#(nul)"},"processes":[{"path":"/bin/a"}]}"#,
+            #"{"id":"d\#(nul)","workload":{"image_name":"app"},"processes":[{"path":"/bin/a"}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","args":["\#(nul)"]}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","argv0":"\#(nul)"}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","files":[{"path":"/etc/\#(nul)"}]}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","dns":[{"name":"a\#(nul).com"}]}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","binds":[{"port":1,"ip":"\#(nul)"}]}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","syscalls":["open\#(nul)"]}]}"#,
+            #"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a","children":[{"path":"/bin/\#(nul)"}]}]}"#,
+        ]
+        for json in baselineCases { #expect(dumpCode(Array(json.utf8)) == "invalid_string", "\(json)") }
+        let dd = #"{"tags":["image_name:app"],"tree":[{"process":{"file":{"path":"/bin/app"}},"files":[{"name":"a\#(nul)"}]}]}"#
+        #expect(dumpCode(Array(dd.utf8)) == "invalid_string")
+        // Binary protobuf: a NUL byte is valid UTF-8, so the string reader lets it through to the check.
+        var w = ProtobufWriter()
+        w.string(SecDumpField.SecDump.tags, "image_name:app")
+        w.message(SecDumpField.SecDump.tree) { n in
+            n.message(SecDumpField.ProcessActivityNode.process) { p in
+                p.message(SecDumpField.ProcessInfo.file) { f in f.string(SecDumpField.FileInfo.path, "/bin/a\u{0}") }
+            }
+        }
+        #expect(dumpCode(w.bytes, contentType: "application/x-protobuf") == "invalid_string")
+        // Other control characters are stored fine: only NUL is refused.
+        #expect(dumpCode(Array(#"{"workload":{"image_name":"app"},"processes":[{"path":"/bin/a\u0001\t"}]}"#.utf8)) == nil)
+    }
+
+    @Test func nulInASignalIsRejectedAtTheEdge() throws {
+        let nul = #"\u0000"#
+        let cases = [
+            #"{"evt":{"name":"exec\#(nul)"}}"#,
+            #"{"evt":{"name":"exec"},"process":{"executable":{"path":"/bin/a\#(nul)b"}}}"#,
+            #"{"evt":{"name":"exec"},"process":{"args":["-c","\#(nul)"]}}"#,
+            #"{"evt":{"name":"exec"},"process":{"ancestors":[{"executable":{"path":"/bin/\#(nul)"}}]}}"#,
+            #"{"evt":{"name":"exec"},"process":{"parent":{"file":{"path":"/bin/sh"},"argv0":"\#(nul)"}}}"#,
+            #"{"evt":{"name":"open"},"file":{"path":"/etc/\#(nul)"}}"#,
+            #"{"evt":{"name":"dns"},"dns":{"question":{"name":"a\#(nul).com"}}}"#,
+            #"{"evt":{"name":"bind"},"bind":{"addr":{"ip":"\#(nul)","port":80}}}"#,
+            #"{"evt":{"name":"exec"},"container":{"id":"c\#(nul)"}}"#,
+            #"{"evt":{"name":"exec"},"agent":{"rule_id":"r\#(nul)"}}"#,
+            #"{"evt":{"name":"exec"},"tags":["image_name:ng\#(nul)inx"]}"#,
+            #"{"id":"\#(nul)","evt":{"name":"exec"}}"#,
+        ]
+        for json in cases { #expect(signalCode(Array(json.utf8)) == "invalid_string", "\(json)") }
+        // NUL in a field Baseline does not read is the signal's own business: it passes through untouched.
+        #expect(signalCode(Array(#"{"evt":{"name":"exec"},"title":"a\#(nul)b"}"#.utf8)) == nil)
+        #expect(signalCode(try fixture("examples/signals/nginx-exec.json")) == nil)
+    }
+
+    // MARK: nesting
+
+    /// Review: a signal nested deeper than the parser should recurse is rejected before parsing, by name.
+    @Test func deeplyNestedSignalsAreRejectedBeforeParsing() {
+        for depth in [SecuritySignal.maxNesting + 1, 600, 100_000] {
+            let json = #"{"evt":{"name":"exec"},"x":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
+            #expect(signalCode(Array(json.utf8)) == "too_deep", "\(depth)")
+        }
+        // Brackets inside strings are no nesting.
+        let quoted = #"{"evt":{"name":"exec"},"x":""# + String(repeating: "[", count: 1000) + #""}"#
+        #expect(signalCode(Array(quoted.utf8)) == nil)
+        let ok = #"{"evt":{"name":"exec"},"x":"# + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "}"
+        #expect(signalCode(Array(ok.utf8)) == nil)
+    }
 }
