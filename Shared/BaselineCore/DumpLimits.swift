@@ -14,6 +14,15 @@ public struct DumpLimits: Sendable, Hashable {
     /// Children of one process, and activity entries of one kind on one process.
     public var maxChildren: Int = 10_000
 
+    /// JSON values (scalars, objects, arrays) a JSON dump may hold before it is parsed: 16 per
+    /// node, about what Datadog's verbose protobuf JSON spends on a file node.
+    public var maxJSONValues: Int { min(maxNodes, Int.max / 32) * 16 }
+    /// Repeated elements (processes, file nodes with their directories, DNS nodes and requests,
+    /// sockets and binds, syscalls, capabilities, tags, args) a binary protobuf dump may hold.
+    public var maxProtobufElements: Int { min(maxNodes, Int.max / 8) * 4 }
+    /// Nesting of a JSON dump: four levels per process (`children`, its array, a node, …) and some room.
+    public var maxJSONDepth: Int { min(maxDepth, Int.max / 8) * 4 + 16 }
+
     public init() {}
 
     public init(maxPayloadBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20, maxDepth: Int = 64,

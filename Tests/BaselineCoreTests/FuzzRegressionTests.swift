@@ -225,6 +225,46 @@ import Testing
         #expect(signalCode(try fixture("examples/signals/nginx-exec.json")) == nil)
     }
 
+    // MARK: amplification (bounded before the object graph is built)
+
+    /// Measured while fuzzing (not a libFuzzer finding: inputs this large are past -max_len):
+    /// 16 MiB of packed syscalls took 1.1 GB and 10 s, and 64 KiB of gzip (64 MiB of `1,1,…`)
+    /// 2.8 GB and 12 s, before the limits rejected them. Both now stop before allocating.
+    @Test func packedSyscallsAndHugeArraysAreRejectedBeforeTheyAreBuilt() {
+        func pb(_ build: (inout ProtobufWriter) -> Void) -> [UInt8] {
+            var w = ProtobufWriter()
+            w.string(SecDumpField.SecDump.tags, "image_name:app")
+            w.message(SecDumpField.SecDump.tree) { n in
+                n.message(SecDumpField.ProcessActivityNode.process) { p in
+                    p.message(SecDumpField.ProcessInfo.file) { f in f.string(SecDumpField.FileInfo.path, "/bin/a") }
+                }
+                build(&n)
+            }
+            return w.bytes
+        }
+        let packed = pb { $0.packed(SecDumpField.ProcessActivityNode.syscalls, Array(repeating: 1, count: 10_001)) }
+        #expect(dumpCode(packed, contentType: "application/x-protobuf") == "too_many_children")
+        #expect(dumpCode(pb { $0.packed(SecDumpField.ProcessActivityNode.syscalls, Array(repeating: 1, count: 10_000)) },
+                         contentType: "application/x-protobuf") == nil)
+        // The element budget (4 per node) across fields: 41 syscall nodes in a dump of at most 10 nodes.
+        let budget = DumpDecoder(limits: DumpLimits(maxNodes: 10, maxChildren: 1000))
+        let nodes = pb { n in for _ in 0..<41 { n.message(SecDumpField.ProcessActivityNode.syscallNodes) { _ in } } }
+        #expect(throws: Rejection("too_many_nodes", "the dump has more than 40 repeated elements")) {
+            try budget.decode(nodes, contentType: "application/x-protobuf", receivedAt: 1)
+        }
+        // JSON: any array past maxChildren, and more than 16 values per node, before parsing.
+        let bomb = gzip(Array(#"{"workload":{"image_name":"app"},"processes":[{"path":"/a","syscalls":["#.utf8)
+                        + Array(repeating: Array("1,".utf8), count: 1_000_000).flatMap { $0 } + Array("1]}]}".utf8))
+        #expect(dumpCode(bomb) == "too_many_children")
+        let values = #"{"workload":{"image_name":"app"},"processes":[{"path":"/a","args":["# + Array(repeating: "1", count: 200).joined(separator: ",") + "]}]}"
+        #expect(throws: Rejection("too_many_nodes", "the JSON has more than 160 values")) {
+            try budget.decode(Array(values.utf8), receivedAt: 1)
+        }
+        // Commas and brackets inside strings are no values.
+        let quoted = #"{"workload":{"image_name":"app"},"processes":[{"path":"/a,\"[,{,"# + String(repeating: ",", count: 3000) + #""}]}"#
+        #expect(dumpCode(Array(quoted.utf8)) == nil)
+    }
+
     // MARK: nesting
 
     /// Review: a signal nested deeper than the parser should recurse is rejected before parsing, by name.
