@@ -234,9 +234,12 @@ public struct SecuritySignal: Sendable, Hashable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = try encoder.encode(context)
         var out = Array(original[..<close])
-        // An empty object `{}` needs no separating comma.
-        let hasMembers = out.contains { !($0 == UInt8(ascii: "{") || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
-        out.append(contentsOf: Array((hasMembers ? ",\"baseline\":" : "\"baseline\":").utf8))
+        // A comma separates the new member from the last one, unless the object is empty (`{}`) or
+        // already ends in one: Foundation's parser accepts a trailing comma (`{"a":1,}`), and a
+        // second would make the enriched signal invalid JSON (found by fuzz-signal).
+        let last = out.last { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        let needsComma = last != nil && last != UInt8(ascii: "{") && last != UInt8(ascii: ",")
+        out.append(contentsOf: Array((needsComma ? ",\"baseline\":" : "\"baseline\":").utf8))
         out.append(contentsOf: body)
         out.append(contentsOf: original[close...])
         return out

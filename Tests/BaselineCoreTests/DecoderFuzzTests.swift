@@ -6,7 +6,7 @@ import Testing
 /// reproducible mutation harness over the same seed inputs. Byte flips, interesting bytes, tokens
 /// (extreme numbers, far dates, NUL escapes, brackets), truncations, insertions, deletions,
 /// duplications and splices of two seeds, members' values swapped for edge values (the JSON stays
-/// well-formed), and the same mutations under gzip. Every input must either decode or be rejected
+/// well-formed), trailing commas, and the same mutations under gzip. Every input must either decode or be rejected
 /// with a `Rejection` of a documented code, never trap; what decodes must normalise, key, merge,
 /// and (for signals) enrich into one JSON object.
 @Suite struct DecoderFuzzTests {
@@ -28,7 +28,7 @@ import Testing
         "9223372036854775807", "-9223372036854775808", "18446744073709551616", "1e308", "-1e308", "4294967296", "-1",
         #""\u0000""#, #"\u0000"#, #"\ud800"#, "null", "true", "[]", "{}", "[[[[[[[[", "]]]]", "{\"", "\"", "\\",
         #""children":["#, #""processes":[{"path":"/a"}]"#, #""image_name:x""#, #""is_exec_child":true"#,
-        #""created_at":"#, #""date":"#, #""start":"#, #""ancestors":[{}]"#, "/proc/1/", "busybox", "\u{1F600}",
+        #""created_at":"#, #""date":"#, #""start":"#, #""ancestors":[{}]"#, "/proc/1/", "busybox", "\u{1F600}", ",", ",}",
     ]
 
     /// JSON values put in place of a member's value: the shape stays valid, the value goes to the edge.
@@ -130,9 +130,28 @@ import Testing
         return spans
     }
 
-    /// Every member value of every JSON seed, replaced by each edge value in turn: the systematic
-    /// part (a far date in `metadata.end` is one member among a hundred, which random mutation
-    /// seldom hits).
+    /// Where `}` and `]` close an object or array (outside strings).
+    static func closers(_ b: [UInt8]) -> [Int] {
+        var out: [Int] = []
+        var inString = false
+        var i = 0
+        while i < b.count {
+            if inString {
+                if b[i] == UInt8(ascii: "\\") { i += 1 } else if b[i] == UInt8(ascii: "\"") { inString = false }
+            } else if b[i] == UInt8(ascii: "\"") {
+                inString = true
+            } else if b[i] == UInt8(ascii: "}") || b[i] == UInt8(ascii: "]") {
+                out.append(i)
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// The systematic part: every member value of every JSON seed replaced by each edge value in
+    /// turn (a far date in `metadata.end` is one member among a hundred, which random mutation
+    /// seldom hits), and a trailing comma before every closing bracket (Foundation's parser
+    /// accepts `{"a":1,}`).
     static func sweep(_ seeds: [[UInt8]], values: [String]) -> [[UInt8]] {
         var out: [[UInt8]] = []
         for seed in seeds where seed.first == UInt8(ascii: "{") {
@@ -142,6 +161,11 @@ import Testing
                     b.replaceSubrange(span, with: Array(v.utf8))
                     out.append(b)
                 }
+            }
+            for i in closers(seed) {
+                var b = seed
+                b.insert(UInt8(ascii: ","), at: i)
+                out.append(b)
             }
         }
         return out

@@ -225,6 +225,35 @@ import Testing
         #expect(signalCode(try fixture("examples/signals/nginx-exec.json")) == nil)
     }
 
+    // MARK: enriched signals
+
+    /// scripts/fuzz, fuzz-signal, 6,201 runs: examples/signals/nginx-exec.json with `],}` at its
+    /// end. Foundation's parser accepts the trailing comma, and appendingBaseline added a second
+    /// one (`],,"baseline":…`): the enriched signal was no longer JSON.
+    @Test func fuzzSignalCrash3342c5dfTrailingCommaStaysJSONWhenEnriched() throws {
+        let (bytes, type) = try artifact([
+            "ewogImFnZW50IjogewogICJydWxlX2lkIjogInNoZWxsX3NwYXduZWQiLAogICJwb2xpY3lfbmFtZSI6ICJkZWZhdWx0IgogfSwK",
+            "ICJ0aXRsZSI6ICJQcm9jZXNzIGV4ZWN1dGVkIGJ5IG5naW54IiwKICJldnQiOiB7CiAgIm5hbWUiOiAiZXhlYyIsCiAgImNhdGVn",
+            "b3J5IjogIlByb2Nlc3MgQWN0aXZpdHkiCiB9LAogInByb2Nlc3MiOiB7CiAgInBpZCI6IDQyNDIsCiAgImV4ZWN1dGFibGUiOiB7",
+            "CiAgICJwYXRoIjogIi91c3Ivc2Jpbi9uZ2lueCIsCiAgICJuYW1lIjogIm5naW54IgogIH0sCiAgImFyZ3MiOiBbCiAgICItZyIs",
+            "CiAgICJkYWVtb24gb2ZmOyIKICBdLAogICJjb250YWluZXIiOiB7CiAgICJpZCI6ICJjMGZmZWUwMSIKICB9LAogICJhbmNlc3Rv",
+            "cnMiOiBbCiAgIHsKICAgICJleGVjdXRhYmxlIjogewogICAgICJwYXRoIjogIi91c3IvYmluL2NvbnQ/aW5lcmQtc2hpbS1ydW5j",
+            "LXYyIiwKICAgICAibmFtZSI6ICJjb250YWluZXJkLXNoaW0tcnVuYy12MiIKICAgIH0KICAgfQogIF0KIH0sCiAiY29udGFpbmVy",
+            "IjogewogICJpZCI6ICJjMGZmZWUwMSIKIH0sCiAidGFncyI6IFsKICAiaW1hZ2VabmFtZTpuZ2lueCIsCiAgImltYWdlX3RhZzox",
+            "LjI1IiwKICAic2VydmljZTp3ZWIiCiBdLH0=",
+        ])
+        #expect(type == nil)
+        #expect(signalCode(bytes) == nil)
+        for original in [bytes, Array(#"{"evt":{"name":"exec"},}"#.utf8), Array("{\"evt\":{\"name\":\"exec\"} ,\n }\n".utf8),
+                         Array(#"{"evt":{"name":"exec"}}"#.utf8), Array("{ }".utf8), Array("{}".utf8)] {
+            let out = try SecuritySignal.appendingBaseline(.noProfile(workload: nil), to: original)
+            let object = try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any]
+            #expect(object?["baseline"] != nil, "\(String(decoding: out, as: UTF8.self))")
+            let close = try #require(original.lastIndex(of: UInt8(ascii: "}")))
+            #expect(out.starts(with: original[..<close]))  // the original's bytes stay as they were
+        }
+    }
+
     // MARK: amplification (bounded before the object graph is built)
 
     /// Measured while fuzzing (not a libFuzzer finding: inputs this large are past -max_len):
