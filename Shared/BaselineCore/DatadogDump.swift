@@ -106,27 +106,17 @@ enum DatadogDump {
         return nonEmpty(J.string(v))?.uppercased()
     }
 
-    /// Nanoseconds from a number, a numeric string or an RFC 3339 string.
+    /// Nanoseconds from a number, a numeric string or an RFC 3339 string. A date that does not fit
+    /// an Int64 of nanoseconds (past 2262, before 1677) reads as absent, never traps.
     static func timestamp(_ v: Any?) -> Int64? {
         if let n = J.int64(v), n > 0 { return n }
-        if let s = J.string(v), let d = ISO8601DateFormatter.withFractions.date(from: s) ?? ISO8601DateFormatter().date(from: s) {
-            return Int64(d.timeIntervalSince1970 * 1e9)
-        }
-        return nil
+        return J.string(v).flatMap(Timestamps.rfc3339)
     }
 
     static func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
 
     /// proto3 cannot tell a zero from an absent field: both read as absent.
     static func nonZero(_ n: Int64?) -> Int64? { n.flatMap { $0 == 0 ? nil : $0 } }
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
 }
 
 /// IP protocol numbers (`BindNode.protocol`) to names.

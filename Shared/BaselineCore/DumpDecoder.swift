@@ -40,14 +40,15 @@ public struct DumpDecoder: Sendable {
         let first = bytes.first { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }
         let looksLikeJSON = first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
         if type.contains("protobuf") || (!type.contains("json") && !looksLikeJSON) {
-            let root = try DatadogDumpProtobuf.decode(bytes, maxNesting: limits.maxDepth)
+            let root = try DatadogDumpProtobuf.decode(bytes, maxNesting: limits.maxDepth, budget: ElementBudget(limits))
             return (.datadogProtobuf, try DatadogDump.convert(root))
         }
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw Rejection("invalid_utf8", "the JSON payload is not valid UTF-8")
         }
-        if LenientJSON.nestingDepth(bytes, exceeds: limits.maxDepth * 4 + 16) {
-            throw Rejection("too_deep", "the JSON is nested deeper than \(limits.maxDepth * 4 + 16) levels")
+        if let rejection = LenientJSON.preflight(bytes, maxDepth: limits.maxJSONDepth, maxArray: limits.maxChildren,
+                                                 maxValues: limits.maxJSONValues) {
+            throw rejection
         }
         let object: Any
         do {

@@ -14,6 +14,15 @@ public struct DumpLimits: Sendable, Hashable {
     /// Children of one process, and activity entries of one kind on one process.
     public var maxChildren: Int = 10_000
 
+    /// JSON values (scalars, objects, arrays) a JSON dump may hold before it is parsed: 16 per
+    /// node, about what Datadog's verbose protobuf JSON spends on a file node.
+    public var maxJSONValues: Int { min(maxNodes, Int.max / 32) * 16 }
+    /// Repeated elements (processes, file nodes with their directories, DNS nodes and requests,
+    /// sockets and binds, syscalls, capabilities, tags, args) a binary protobuf dump may hold.
+    public var maxProtobufElements: Int { min(maxNodes, Int.max / 8) * 4 }
+    /// Nesting of a JSON dump: four levels per process (`children`, its array, a node, …) and some room.
+    public var maxJSONDepth: Int { min(maxDepth, Int.max / 8) * 4 + 16 }
+
     public init() {}
 
     public init(maxPayloadBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20, maxDepth: Int = 64,
@@ -26,14 +35,32 @@ public struct DumpLimits: Sendable, Hashable {
         self.maxChildren = maxChildren
     }
 
-    /// Checks a decoded dump; throws the first violation.
+    /// Checks a decoded dump; throws the first violation. Every string the dump carries (identity,
+    /// workload, paths, arguments, activity) is bounded by `maxStringLength` and must not contain
+    /// NUL (`invalid_string`): PostgreSQL's text and jsonb cannot store it, so it is rejected here,
+    /// at the edge, rather than failing a database write downstream.
     public func check(_ dump: ActivityDump) throws(Rejection) {
         var nodes = 0
-        func str(_ s: String, _ what: String) throws(Rejection) {
-            if s.utf8.count > maxStringLength {
-                throw Rejection("string_too_long", "\(what) is \(s.utf8.count) bytes, over the limit of \(maxStringLength)")
+        func str(_ s: String, _ what: @autoclosure () -> String) throws(Rejection) {
+            let bytes = s.utf8
+            if bytes.count > maxStringLength {
+                throw Rejection("string_too_long", "\(what()) is \(bytes.count) bytes, over the limit of \(maxStringLength)")
             }
+            if bytes.contains(0) { throw Rejection("invalid_string", "\(what()) contains a NUL character") }
         }
+        func str(_ s: String?, _ what: @autoclosure () -> String) throws(Rejection) {
+            if let s { try str(s, what()) }
+        }
+        try str(dump.schema, "the schema")
+        try str(dump.id, "the dump id")
+        let w = dump.workload
+        try str(w.imageName, "the image name")
+        try str(w.imageTag, "the image tag")
+        try str(w.service, "the service")
+        try str(w.containerID, "the container id")
+        try str(w.host, "the host")
+        try str(w.cluster, "the cluster")
+        try str(w.namespace, "the namespace")
         func walk(_ list: [ProcessNode], depth: Int) throws(Rejection) {
             if list.isEmpty { return }
             if depth > maxDepth { throw Rejection("too_deep", "the process tree is deeper than \(maxDepth) levels") }
@@ -42,13 +69,25 @@ public struct DumpLimits: Sendable, Hashable {
             }
             for p in list {
                 try str(p.path, "a process path")
+                try str(p.argv0, "the argv0 of \(p.path)")
+                try str(p.comm, "the comm of \(p.path)")
                 for a in p.args { try str(a, "an argument of \(p.path)") }
                 for (count, kind) in [(p.files.count, "files"), (p.dns.count, "DNS names"), (p.binds.count, "binds"),
                                       (p.syscalls.count, "syscalls")] where count > maxChildren {
                     throw Rejection("too_many_children", "\(p.path) has \(count) \(kind), over the limit of \(maxChildren)")
                 }
                 for f in p.files { try str(f.path, "a file path") }
-                for d in p.dns { try str(d.name, "a DNS name") }
+                for d in p.dns {
+                    try str(d.name, "a DNS name")
+                    try str(d.type, "a DNS query type")
+                }
+                for b in p.binds {
+                    try str(b.family, "a bind's address family")
+                    try str(b.ip, "a bind's address")
+                    try str(b.protocol, "a bind's protocol")
+                }
+                for s in p.syscalls { try str(s, "a syscall") }
+                for c in p.capabilities { try str(c, "a capability") }
                 nodes += 1 + p.files.count + p.dns.count + p.binds.count + p.syscalls.count + p.capabilities.count
                 if nodes > maxNodes { throw Rejection("too_many_nodes", "the dump has more than \(maxNodes) nodes") }
                 try walk(p.children, depth: depth + 1)

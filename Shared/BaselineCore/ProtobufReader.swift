@@ -113,6 +113,14 @@ extension ProtobufReader.Value {
         return b
     }
 
+    /// How many values `packedUInt32s` would return, counted without decoding them.
+    var packedCount: Int {
+        switch self {
+        case .bytes(let b): b.reduce(0) { $0 + ($1 & 0x80 == 0 ? 1 : 0) }
+        default: 1
+        }
+    }
+
     /// `repeated uint32`: packed (one length-delimited run of varints, proto3's default) or one
     /// varint per occurrence; parsers must accept both.
     func packedUInt32s(_ field: String) throws(Rejection) -> [UInt32] {
@@ -125,6 +133,31 @@ extension ProtobufReader.Value {
             return out
         default: throw wrongType(field, "varints (packed or not)")
         }
+    }
+}
+
+/// Bounds what a hostile message makes the protobuf decoder allocate before the dump's limits are
+/// checked: no repeated field of one message longer than `maxChildren` (`too_many_children`), and
+/// no more than `maxProtobufElements` repeated elements in all (`too_many_nodes`). 16 MiB of packed
+/// syscalls once took 1.1 GB and 10 s to reject.
+final class ElementBudget {
+    let maxChildren: Int
+    let maxElements: Int
+    private(set) var remaining: Int
+
+    init(_ limits: DumpLimits) {
+        maxChildren = limits.maxChildren
+        maxElements = limits.maxProtobufElements
+        remaining = maxElements
+    }
+
+    /// Accounts for `n` more elements of a repeated field that already holds `count`.
+    func take(_ n: Int = 1, into count: Int, _ field: String) throws(Rejection) {
+        if count + n > maxChildren {
+            throw Rejection("too_many_children", "\(field) has more than \(maxChildren) elements")
+        }
+        remaining -= n
+        if remaining < 0 { throw Rejection("too_many_nodes", "the dump has more than \(maxElements) repeated elements") }
     }
 }
 
@@ -143,7 +176,7 @@ enum DatadogDumpProtobuf {
     /// `GenerationType` names; other numbers stay numbers (as in the JSON mapping).
     static let generationTypes: [Int32: String] = [0: "UNKNOWN", 1: "RUNTIME", 2: "SNAPSHOT"]
 
-    static func decode(_ bytes: [UInt8], maxNesting: Int) throws(Rejection) -> [String: Any] {
+    static func decode(_ bytes: [UInt8], maxNesting: Int, budget: ElementBudget = ElementBudget(DumpLimits())) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes[...])
         var root: [String: Any] = [:]
         var tags: [String] = []
@@ -154,8 +187,12 @@ enum DatadogDumpProtobuf {
             case 2: root["service"] = try value.string("SecDump.service")
             case 3: root["source"] = try value.string("SecDump.source")
             case 4: root["metadata"] = try metadata(value.message("SecDump.metadata"))
-            case 5: tags.append(try value.string("SecDump.tags"))
-            case 6: tree.append(try process(value.message("SecDump.tree"), depth: 1, maxNesting: maxNesting))
+            case 5:
+                try budget.take(into: tags.count, "SecDump.tags")
+                tags.append(try value.string("SecDump.tags"))
+            case 6:
+                try budget.take(into: tree.count, "SecDump.tree")
+                tree.append(try process(value.message("SecDump.tree"), depth: 1, maxNesting: maxNesting, budget: budget))
             default: continue
             }
         }
@@ -180,7 +217,7 @@ enum DatadogDumpProtobuf {
         return m
     }
 
-    static func process(_ bytes: ArraySlice<UInt8>, depth: Int, maxNesting: Int) throws(Rejection) -> [String: Any] {
+    static func process(_ bytes: ArraySlice<UInt8>, depth: Int, maxNesting: Int, budget: ElementBudget) throws(Rejection) -> [String: Any] {
         if depth > maxNesting { throw Rejection("too_deep", "the process tree is nested deeper than \(maxNesting) levels") }
         var r = Reader(bytes)
         var node: [String: Any] = [:]
@@ -188,15 +225,30 @@ enum DatadogDumpProtobuf {
         var syscalls: [Any] = [], syscallNodes: [Any] = [], capabilities: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
-            case 1: node["process"] = try processInfo(value.message("ProcessActivityNode.process"))
-            case 3: children.append(try process(value.message("ProcessActivityNode.children"), depth: depth + 1, maxNesting: maxNesting))
-            case 4: files.append(try fileNode(value.message("ProcessActivityNode.files"), depth: 1, maxNesting: maxNesting * 4))
-            case 5: dns.append(try dnsNode(value.message("ProcessActivityNode.dns_names")))
-            case 6: sockets.append(try socketNode(value.message("ProcessActivityNode.sockets")))
-            case 7: syscalls += try value.packedUInt32s("ProcessActivityNode.syscalls").map { Int($0) as Any }
+            case 1: node["process"] = try processInfo(value.message("ProcessActivityNode.process"), budget: budget)
+            case 3:
+                try budget.take(into: children.count, "ProcessActivityNode.children")
+                children.append(try process(value.message("ProcessActivityNode.children"), depth: depth + 1, maxNesting: maxNesting, budget: budget))
+            case 4:
+                try budget.take(into: files.count, "ProcessActivityNode.files")
+                files.append(try fileNode(value.message("ProcessActivityNode.files"), depth: 1, maxNesting: maxNesting * 4, budget: budget))
+            case 5:
+                try budget.take(into: dns.count, "ProcessActivityNode.dns_names")
+                dns.append(try dnsNode(value.message("ProcessActivityNode.dns_names"), budget: budget))
+            case 6:
+                try budget.take(into: sockets.count, "ProcessActivityNode.sockets")
+                sockets.append(try socketNode(value.message("ProcessActivityNode.sockets"), budget: budget))
+            case 7:
+                // Counted before decoding: one packed field can hold millions of varints.
+                try budget.take(value.packedCount, into: syscalls.count, "ProcessActivityNode.syscalls")
+                syscalls += try value.packedUInt32s("ProcessActivityNode.syscalls").map { Int($0) as Any }
             case 8: node["generation_type"] = enumValue(try value.int32("ProcessActivityNode.generation_type"), generationTypes)
-            case 12: syscallNodes.append(try syscallNode(value.message("ProcessActivityNode.syscall_nodes")))
-            case 15: capabilities.append(try capabilityNode(value.message("ProcessActivityNode.capability_nodes")))
+            case 12:
+                try budget.take(into: syscallNodes.count, "ProcessActivityNode.syscall_nodes")
+                syscallNodes.append(try syscallNode(value.message("ProcessActivityNode.syscall_nodes")))
+            case 15:
+                try budget.take(into: capabilities.count, "ProcessActivityNode.capability_nodes")
+                capabilities.append(try capabilityNode(value.message("ProcessActivityNode.capability_nodes")))
             default: continue
             }
         }
@@ -210,7 +262,7 @@ enum DatadogDumpProtobuf {
         return node
     }
 
-    static func processInfo(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+    static func processInfo(_ bytes: ArraySlice<UInt8>, budget: ElementBudget) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes)
         var p: [String: Any] = [:]
         var args: [String] = []
@@ -219,7 +271,9 @@ enum DatadogDumpProtobuf {
             case 1: p["pid"] = Int(try value.uint32("ProcessInfo.pid"))
             case 6: p["file"] = try fileInfo(value.message("ProcessInfo.file"))
             case 11: p["comm"] = try value.string("ProcessInfo.comm")
-            case 16: args.append(try value.string("ProcessInfo.args"))
+            case 16:
+                try budget.take(into: args.count, "ProcessInfo.args")
+                args.append(try value.string("ProcessInfo.args"))
             case 17: p["argv0"] = try value.string("ProcessInfo.argv0")
             case 21: p["is_exec_child"] = try value.bool("ProcessInfo.is_exec_child")
             default: continue
@@ -242,7 +296,7 @@ enum DatadogDumpProtobuf {
         return f
     }
 
-    static func fileNode(_ bytes: ArraySlice<UInt8>, depth: Int, maxNesting: Int) throws(Rejection) -> [String: Any] {
+    static func fileNode(_ bytes: ArraySlice<UInt8>, depth: Int, maxNesting: Int, budget: ElementBudget) throws(Rejection) -> [String: Any] {
         if depth > maxNesting { throw Rejection("too_deep", "a file tree is nested deeper than \(maxNesting) levels") }
         var r = Reader(bytes)
         var f: [String: Any] = [:]
@@ -252,7 +306,9 @@ enum DatadogDumpProtobuf {
             case 1: f["name"] = try value.string("FileActivityNode.name")
             case 2: f["file"] = try fileInfo(value.message("FileActivityNode.file"))
             case 5: f["open"] = try openNode(value.message("FileActivityNode.open"))
-            case 6: children.append(try fileNode(value.message("FileActivityNode.children"), depth: depth + 1, maxNesting: maxNesting))
+            case 6:
+                try budget.take(into: children.count, "FileActivityNode.children")
+                children.append(try fileNode(value.message("FileActivityNode.children"), depth: depth + 1, maxNesting: maxNesting, budget: budget))
             case 8: f["generation_type"] = enumValue(try value.int32("FileActivityNode.generation_type"), generationTypes)
             default: continue
             }
@@ -275,11 +331,13 @@ enum DatadogDumpProtobuf {
         return o
     }
 
-    static func dnsNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+    static func dnsNode(_ bytes: ArraySlice<UInt8>, budget: ElementBudget) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes)
         var requests: [Any] = []
         while let (field, value) = try r.next() {
-            if field == 1 { requests.append(try dnsInfo(value.message("DNSNode.requests"))) }
+            guard field == 1 else { continue }
+            try budget.take(into: requests.count, "DNSNode.requests")
+            requests.append(try dnsInfo(value.message("DNSNode.requests")))
         }
         return ["requests": requests]
     }
@@ -297,14 +355,16 @@ enum DatadogDumpProtobuf {
         return d
     }
 
-    static func socketNode(_ bytes: ArraySlice<UInt8>) throws(Rejection) -> [String: Any] {
+    static func socketNode(_ bytes: ArraySlice<UInt8>, budget: ElementBudget) throws(Rejection) -> [String: Any] {
         var r = Reader(bytes)
         var s: [String: Any] = [:]
         var binds: [Any] = []
         while let (field, value) = try r.next() {
             switch field {
             case 1: s["family"] = try value.string("SocketNode.family")
-            case 2: binds.append(try bindNode(value.message("SocketNode.bind")))
+            case 2:
+                try budget.take(into: binds.count, "SocketNode.bind")
+                binds.append(try bindNode(value.message("SocketNode.bind")))
             default: continue
             }
         }

@@ -95,9 +95,17 @@ public struct SecuritySignal: Sendable, Hashable {
         self.workload = workload
     }
 
+    /// How deeply a signal's JSON may nest objects and arrays (Datadog's security events nest
+    /// about ten levels). Deeper input is rejected (`too_deep`) by a scan of the bytes before the
+    /// JSON parser, whose recursion it would otherwise drive.
+    public static let maxNesting = 64
+
     /// Parses a signal; throws a `Rejection` naming what is wrong.
     public static func parse(_ bytes: [UInt8]) throws(Rejection) -> SecuritySignal {
         if bytes.isEmpty { throw Rejection("empty_payload", "the signal has no payload") }
+        if LenientJSON.nestingDepth(bytes, exceeds: maxNesting) {
+            throw Rejection("too_deep", "the signal's JSON is nested deeper than \(maxNesting) levels")
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
@@ -164,7 +172,43 @@ public struct SecuritySignal: Sendable, Hashable {
         signal.hasImageTag = WorkloadTags.values(tags)["image_tag"] != nil
         signal.containerCreatedAt = Timestamps.nanoseconds(container?["created_at"])
         signal.date = Timestamps.nanoseconds(root["date"])
+        try signal.checkStrings()
         return signal
+    }
+
+    /// Rejects a signal whose fields carry NUL (`invalid_string`): PostgreSQL's text cannot store
+    /// it (suggestions and suppressions keep the signal's paths and names), so it stops at the edge.
+    func checkStrings() throws(Rejection) {
+        func str(_ s: String?, _ what: @autoclosure () -> String) throws(Rejection) {
+            if let s, s.utf8.contains(0) { throw Rejection("invalid_string", "\(what()) contains a NUL character") }
+        }
+        func process(_ p: SignalProcess, _ what: String) throws(Rejection) {
+            try str(p.path, "the path of \(what)")
+            try str(p.argv0, "the argv0 of \(what)")
+            for a in p.args { try str(a, "an argument of \(what)") }
+            try str(p.containerID, "the container id of \(what)")
+        }
+        try str(id, "id")
+        try str(ruleID, "agent.rule_id")
+        try str(eventName, "evt.name")
+        try str(processPath, "process.executable.path")
+        try str(argv0, "process.argv0")
+        for a in args { try str(a, "an argument of the process") }
+        for a in ancestors { try process(a, "an ancestor") }
+        try str(filePath, "file.path")
+        try str(dnsName, "dns.question.name")
+        try str(dnsType, "dns.question.type")
+        try str(bindIP, "bind.addr.ip")
+        try str(bindFamily, "bind.addr.family")
+        try str(bindProtocol, "bind.protocol")
+        try str(containerID, "the container id")
+        if let w = workload {
+            for (value, tag) in [(w.imageName, "image_name"), (w.imageTag, "image_tag"), (w.service, "service"),
+                                 (w.containerID, "container_id"), (w.host, "host"), (w.cluster, "cluster"),
+                                 (w.namespace, "namespace")] {
+                try str(value, "the \(tag) tag")
+            }
+        }
     }
 
     static func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
@@ -190,9 +234,12 @@ public struct SecuritySignal: Sendable, Hashable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = try encoder.encode(context)
         var out = Array(original[..<close])
-        // An empty object `{}` needs no separating comma.
-        let hasMembers = out.contains { !($0 == UInt8(ascii: "{") || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
-        out.append(contentsOf: Array((hasMembers ? ",\"baseline\":" : "\"baseline\":").utf8))
+        // A comma separates the new member from the last one, unless the object is empty (`{}`) or
+        // already ends in one: Foundation's parser accepts a trailing comma (`{"a":1,}`), and a
+        // second would make the enriched signal invalid JSON (found by fuzz-signal).
+        let last = out.last { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        let needsComma = last != nil && last != UInt8(ascii: "{") && last != UInt8(ascii: ",")
+        out.append(contentsOf: Array((needsComma ? ",\"baseline\":" : "\"baseline\":").utf8))
         out.append(contentsOf: body)
         out.append(contentsOf: original[close...])
         return out

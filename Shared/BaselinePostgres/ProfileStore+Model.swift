@@ -209,8 +209,8 @@ extension ProfileStore {
                                              dumps_to_stable, eta_seconds, stable_since_ns)
             SELECT \(key), \(tag), t, st, ls, ln, n, q1, q2, inc, cov, nov, com, un, NULLIF(dts, -1), NULLIF(eta, -1), NULLIF(ss, \(Int64.min)) FROM UNNEST(
                 \(types.map(\.rawValue))::text[], \(lifecycles.map(\.state.rawValue))::text[], \(lifecycles.map(\.learningSince))::int8[],
-                \(lifecycles.map(\.lastNewNodeAt))::int8[], \(coverage.map { Int32($0.nodes) })::int4[], \(coverage.map { Int32($0.q1) })::int4[],
-                \(coverage.map { Int32($0.q2) })::int4[], \(coverage.map { Int64($0.incidences) })::int8[], \(coverage.map(\.coverage))::float8[],
+                \(lifecycles.map(\.lastNewNodeAt))::int8[], \(coverage.map { Int32(clamping: $0.nodes) })::int4[], \(coverage.map { Int32(clamping: $0.q1) })::int4[],
+                \(coverage.map { Int32(clamping: $0.q2) })::int4[], \(coverage.map { Int64($0.incidences) })::int8[], \(coverage.map(\.coverage))::float8[],
                 \(coverage.map(\.novelty))::float8[], \(types.map { v.profileCommonality(type: $0) })::float8[],
                 \(coverage.map(\.unseenEstimate))::float8[], \(estimates.map { Int32(clamping: $0.dumpsToStable ?? -1) })::int4[],
                 \(estimates.map { $0.etaSeconds ?? -1 })::int8[], \(lifecycles.map { $0.stableSince ?? .min })::int8[])

@@ -93,7 +93,7 @@ public struct ProfileVersion: Sendable, Hashable {
         self.dumps = dumps
         self.differentiateArgs = differentiateArgs
         instanceList = instances
-        for (i, inst) in instances.enumerated() { instanceOrdinals[inst.id] = Int32(i) }
+        for (i, inst) in instances.enumerated() { instanceOrdinals[inst.id] = Int32(clamping: i) }
         clock = instances.map(\.lastSeen).max() ?? .min
         self.nodes = nodes
         for (key, stats) in nodes {
