@@ -29,5 +29,6 @@ await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { 
     let stage = TransformStage(name: "dump-consumer", consumer: consumer, producer: producer,
                                maxBatch: try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000),
                                logger: logger, onStart: { readiness.markReady() }) { ingestor.transform($0) }
+    stage.reportHealth = { problem in if let problem { readiness.markNotReady(problem) } else { readiness.markReady() } }
     return [producer, stage, TopicKeeper(config: config, producer: producer, logger: logger)]
 }

@@ -39,8 +39,10 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
                 groupID: config.string("BASELINE_ENRICHER_GROUP", default: "baseline-signal-enricher"),
                 topics: [Topics.securitySignals], logger: logger)
             readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
-            return TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
-                                  logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
+            let stage = TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
+                                       logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
+            stage.reportHealth = { problem in if let problem { readiness.markNotReady(problem) } else { readiness.markReady() } }
+            return stage
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)

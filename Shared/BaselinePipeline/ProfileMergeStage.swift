@@ -127,7 +127,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             }
         }
         // Dead letters first: once the transaction stores the offsets they would never be retried.
-        if !deadLetters.isEmpty { try await retrying("dead letters") { _ = try await self.producer.sendAll(deadLetters) } }
+        if !deadLetters.isEmpty { try await retrying("dead letters", classify: false) { _ = try await self.producer.sendAll(deadLetters) } }
         let offsets = Self.offsets(KafkaConsumer.nextOffsets(after: batch))
         let firsts = Self.firstOffsets(batch)
         do {
@@ -152,8 +152,11 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
 
     /// Merges and publishes; transient database errors are retried with capped, jittered backoff
     /// while the service reports not ready; a deterministic one surfaces as `DeterministicFailure`.
-    func mergeRetrying(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset]) async throws {
-        let (result, working) = try await retrying("merge") { try await self.merge(items, offsets: offsets, firsts: firsts) }
+    func mergeRetrying(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset],
+                       giveUpOnUnknown: Bool = true) async throws {
+        let (result, working) = try await retrying("merge", giveUpOnUnknown: giveUpOnUnknown) {
+            try await self.merge(items, offsets: offsets, firsts: firsts)
+        }
         for (key, state) in working { cache.put(key, state) }  // only after the commit succeeded
         for key in result.evicted { cache.remove(key) }
         merged.increment(by: result.dumps.count)
@@ -167,11 +170,23 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// One message at a time, so the one that fails every time is dead-lettered with its reason and
     /// its offset stored, and the partition moves on.
     func isolate(_ items: [(MergeItem, KafkaMessage)], batchOffsets: [StoredOffset], batchFirsts: [StoredOffset]) async throws {
+        var merged = 0
         for (item, message) in items {
             let next = [StoredOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset + 1)]
             let first = [StoredOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset)]
             do {
-                try await mergeRetrying([(item, message)], offsets: next, firsts: first)
+                do {
+                    try await mergeRetrying([(item, message)], offsets: next, firsts: first)
+                    merged += 1
+                    continue
+                } catch let failure as DeterministicFailure where failure.kind == .unknown && merged == 0 {
+                    // An unexplained failure while nothing else merged either looks like the database,
+                    // not this message: keep retrying (not ready) rather than dead-letter good input.
+                    logger.warning("merge failing without evidence against this message; retrying it: \(failure.reason)")
+                    try await mergeRetrying([(item, message)], offsets: next, firsts: first, giveUpOnUnknown: false)
+                    merged += 1
+                    continue
+                }
             } catch let failure as DeterministicFailure {
                 deadLettered.increment()
                 logger.error("merge request dead-lettered", metadata: [
@@ -179,7 +194,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 ])
                 let record = DeadLetter.record(for: message, to: Topics.profileMergeRequestsDLQ,
                                                rejection: Rejection("merge_failed", failure.reason))
-                try await retrying("dead letter") { _ = try await self.producer.sendAll([record]) }
+                try await retrying("dead letter", classify: false) { _ = try await self.producer.sendAll([record]) }
                 try await retrying("offsets") {
                     try await self.store.storeOffsets(next, firsts: first, group: self.consumerGroup, logger: self.logger)
                 }
@@ -202,21 +217,27 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         let stored = try await retrying("offsets") {
             try await self.store.loadOffsets(group: self.consumerGroup, partitions: partitions.map { ($0.topic, $0.partition) })
         }
+        // Every still-assigned partition goes back: to its stored offset, else to this batch's start.
         var positions: [KafkaTopicPartition: Int64] = [:]
+        for f in Self.firstOffsets(batch) where partitions.contains(KafkaTopicPartition(topic: f.topic, partition: f.partition)) {
+            positions[KafkaTopicPartition(topic: f.topic, partition: f.partition)] = f.nextOffset
+        }
         for s in stored where partitions.contains(KafkaTopicPartition(topic: s.topic, partition: s.partition)) {
             positions[KafkaTopicPartition(topic: s.topic, partition: s.partition)] = s.nextOffset
         }
-        if !positions.isEmpty { try? await consumer.seek(positions) }
+        if !positions.isEmpty { try await consumer.seek(positions) }
     }
 
     struct DeterministicFailure: Error {
         let reason: String
+        var kind: DatabaseFailure.Kind = .deterministic
     }
 
     /// Runs `body` until it succeeds: transient failures wait (200 ms doubling to 30 s, ±25 %
     /// jitter) while the service says why it is not ready; deterministic ones, or unknown ones
     /// after five attempts, are rethrown as `DeterministicFailure`; fencing is rethrown as is.
-    func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    func retrying<T>(_ what: String, giveUpOnUnknown: Bool = true, classify: Bool = true,
+                     _ body: () async throws -> T) async throws -> T {
         var delay = Duration.milliseconds(200)
         var attempt = 0
         while true {
@@ -224,19 +245,22 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 let value = try await body()
                 if attempt > 0 { reportHealth(nil) }
                 return value
-            } catch let fenced as FencedBatch {
-                throw fenced
             } catch {
+                if let fenced = DatabaseFailure.underlying(error) as? FencedBatch { throw fenced }
                 attempt += 1
-                let kind = DatabaseFailure.classify(error)
+                // Producer sends are never data problems of the input: they are always retried.
+                let kind = classify ? DatabaseFailure.classify(error) : .transient
                 let reason = DatabaseFailure.describe(error)
-                if kind == .deterministic || (kind == .unknown && attempt >= 5) { throw DeterministicFailure(reason: reason) }
+                if kind == .deterministic { throw DeterministicFailure(reason: reason, kind: kind) }
+                if kind == .unknown && giveUpOnUnknown && attempt >= 5 { throw DeterministicFailure(reason: reason, kind: kind) }
                 if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
                 retries.increment()
                 reportHealth("\(what) failing (attempt \(attempt)): \(reason)")
                 logger.warning("\(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(delay): \(reason)")
-                let jitter = Double.random(in: 0.75...1.25)
-                try await Task.sleep(for: delay * jitter)
+                let wait = delay * Double.random(in: 0.75...1.25)
+                // A graceful shutdown cuts the wait short; the next check then ends the loop.
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
                 delay = min(delay * 2, .seconds(30))
             }
         }
@@ -381,7 +405,9 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
             let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: store.client)
             if pending.isEmpty { return }
             logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
-            await publish(updates: [], anomalies: pending)
+            // The limiter counted these when they were first published; counting them again would
+            // mark them rate-limited and drop them from the outbox for good.
+            await publish(updates: [], anomalies: pending, applyLimit: false)
         } catch {
             logger.warning("anomaly outbox not drained: \(error)")
         }
@@ -390,7 +416,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// Publishes profile updates and (rate-limited) anomalies after the commit. Anomalies are
     /// marked published once the broker acknowledged them, or rate-limited; PostgreSQL keeps
     /// every one, and those left unmarked are published at the next start.
-    func publish(updates: [ProfileUpdate], anomalies: [Anomaly]) async {
+    func publish(updates: [ProfileUpdate], anomalies: [Anomaly], applyLimit: Bool = true) async {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var records = updates.compactMap { u in
@@ -398,7 +424,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         }
         var allowed: [Anomaly] = [], limited: [String] = []
         for a in anomalies {
-            if limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
+            if !applyLimit || limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
         }
         records += allowed.compactMap { a in
             (try? encoder.encode(AnomalyEvent(a))).map { KafkaRecord(topic: Topics.securityAnomalies, key: a.profileKey, value: Array($0)) }

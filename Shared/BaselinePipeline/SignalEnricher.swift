@@ -42,6 +42,8 @@ public struct SignalEnricher: Sendable {
     let store: SuppressionStore?
     let config: EnrichmentConfiguration
     let logger: Logger
+    /// The largest enriched signal to produce (librdkafka's default `message.max.bytes` is 1 000 000).
+    public var maxOutputBytes = StorageLimits().maxOutputBytes
     private let latency = Timer(label: "baseline_signal_latency_seconds", preferredDisplayUnit: .seconds)
     private let enrichTime = Timer(label: "baseline_signal_enrich_seconds", preferredDisplayUnit: .seconds)
 
@@ -66,9 +68,12 @@ public struct SignalEnricher: Sendable {
             do {
                 let signal = try SecuritySignal.parse(message.value)
                 let result = try await enrich(signal, index: index)
-                out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key,
-                                       value: try SecuritySignal.appendingBaseline(result.context, to: message.value),
-                                       headers: message.headers))
+                let enriched = try SecuritySignal.appendingBaseline(result.context, to: message.value)
+                // What could never be produced goes to the dead letters instead of stalling the partition.
+                if enriched.count > maxOutputBytes {
+                    throw Rejection("output_too_large", "the enriched signal is \(enriched.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
+                }
+                out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key, value: enriched, headers: message.headers))
                 if let s = result.suppression { hits.append(s.id) }
                 if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),
                    !suggested.contains(suggestion.suggestionID), try await store?.record(suggestion) ?? true {

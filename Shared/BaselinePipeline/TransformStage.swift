@@ -20,6 +20,8 @@ public final class TransformStage: Service, @unchecked Sendable {
     let maxBatch: Int
     let logger: Logger
     let onStart: @Sendable () -> Void
+    /// nil: healthy; else why the stage cannot make progress now (for /readyz).
+    public var reportHealth: @Sendable (String?) -> Void = { _ in }
     private let inputs: Counter
     private let outputs: Counter
     private let batchTimer: Timer
@@ -76,12 +78,16 @@ extension TransformStage {
         while true {
             do {
                 _ = try await producer.sendAll(records)
+                reportHealth(nil)
                 return
             } catch {
                 if consumer.isStopping || Task.isCancelled { throw error }
                 logger.warning("\(name): producing \(records.count) record(s) failed, retrying in \(delay): \(error)")
                 Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
-                try await Task.sleep(for: delay * Double.random(in: 0.75...1.25))
+                reportHealth("producing failing: \(error)")
+                let wait = delay * Double.random(in: 0.75...1.25)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
                 delay = min(delay * 2, .seconds(30))
             }
         }
@@ -92,12 +98,17 @@ extension TransformStage {
         var delay = Duration.milliseconds(200)
         while true {
             do {
-                return try await transform(batch)
+                let output = try await transform(batch)
+                if delay > .milliseconds(200) { reportHealth(nil) }
+                return output
             } catch {
                 if consumer.isStopping || Task.isCancelled { throw error }
                 logger.warning("\(name): batch failed, retrying in \(delay): \(error)")
                 Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
-                try await Task.sleep(for: delay)
+                reportHealth("batch failing: \(error)")
+                let wait = delay * Double.random(in: 0.75...1.25)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
                 delay = min(delay * 2, .seconds(30))
             }
         }

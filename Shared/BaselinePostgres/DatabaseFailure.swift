@@ -24,7 +24,10 @@ public enum DatabaseFailure {
     }
 
     public static func classify(_ error: any Error) -> Kind {
-        guard let error = underlying(error) as? PSQLError else {
+        let error = underlying(error)
+        // The pool's own errors (its circuit breaker trips after a minute of failed connects).
+        if String(reflecting: type(of: error)).contains("ConnectionPoolError") { return .transient }
+        guard let error = error as? PSQLError else {
             return error is CancellationError ? .transient : .unknown
         }
         switch error.code {
@@ -33,7 +36,8 @@ public enum DatabaseFailure {
             // 08 connection, 40 transaction rollback (40001 serialization, 40P01 deadlock),
             // 53 insufficient resources, 57 operator intervention (shutdown, cannot connect now),
             // 55P03 lock not available, 58 system error.
-            if ["08", "40", "53", "57", "58"].contains(where: state.hasPrefix) || state == "55P03" { return .transient }
+            // 25006 read-only transaction (a failover), 42501 insufficient privilege (an operator's change).
+            if ["08", "40", "53", "57", "58"].contains(where: state.hasPrefix) || ["55P03", "25006", "42501"].contains(state) { return .transient }
             // 22 data exception (NUL byte, invalid UTF-8, out of range), 23 integrity, 54 program limit.
             if ["22", "23", "54"].contains(where: state.hasPrefix) { return .deterministic }
             return .unknown

@@ -3,14 +3,16 @@ import PostgresNIO
 
 /// The checks every service registers on its `Readiness`.
 public enum ReadinessChecks {
-    /// Ready once the member holds partitions with their start offsets applied and reaches its brokers.
+    /// Ready once the member joined its group (a standby without partitions is ready too) and
+    /// reaches its brokers.
     public static func consumer(_ consumer: KafkaConsumer) -> Readiness.Check {
         {
             let health = consumer.health
             if health.isClosed { return "consumer closed" }
             if health.brokersDown { return "all brokers down" + (health.lastError.map { " (\($0))" } ?? "") }
-            if consumer.isAwaitingStartOffsets { return "waiting for start offsets of newly assigned partitions" }
-            if !consumer.hasAssignment { return "no partitions assigned (joining the group, or more members than partitions)" }
+            // Before the first rebalance the member has not joined its group yet. After it, a member
+            // without partitions (more members than partitions) is a ready standby.
+            if consumer.rebalanceCount == 0 { return "joining the consumer group" }
             return nil
         }
     }
