@@ -1,10 +1,10 @@
 """Small Kafka helper for scripts (librdkafka 2.16 from the project's venv; Debian's kcat cannot
 talk to the local broker). Usage:
-  kafka_tool.py produce BROKERS TOPIC FILE      # lines "key<TAB>value"
+  kafka_tool.py produce BROKERS TOPIC FILE      # lines "key<TAB>value" (value "b64:…" is base64 bytes)
   kafka_tool.py keys BROKERS TOPIC              # prints "<distinct keys> <duplicates>"
   kafka_tool.py count BROKERS TOPIC             # prints the number of messages
 """
-import sys, time, uuid
+import base64, sys, time, uuid
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 
@@ -13,9 +13,10 @@ def produce(brokers, topic, path):
     with open(path) as f:
         for line in f:
             key, _, value = line.rstrip("\n").partition("\t")
+            payload = base64.b64decode(value[4:]) if value.startswith("b64:") else value.encode()
             while True:
                 try:
-                    p.produce(topic, key=key.encode(), value=value.encode())
+                    p.produce(topic, key=key.encode(), value=payload)
                     break
                 except BufferError:
                     p.poll(0.1)
