@@ -48,6 +48,6 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)
     let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
     // Suggestions stored but never acknowledged by the broker go out while the service runs.
-    let relay = OutboxRelay(interval: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
+    let relay = Periodic(every: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
     return [client, producer, listener, refresher, stage, relay, TopicKeeper(config: config, producer: producer, logger: logger)]
 }

@@ -59,17 +59,14 @@ public struct ClockSweeper: Service {
 
     public func run() async throws {
         // The first sweep waits one interval: the merger migrates and joins its group meanwhile.
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            // Cut short by a graceful shutdown: a five-minute sleep must not hold up SIGTERM.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+        try await Periodic(every: interval) {
             do {
                 try await sweep()
             } catch {
                 failures.increment()
                 logger.warning("clock sweep failed (retried next interval): \(error)")
             }
-        }
+        }.run()
     }
 }
 

@@ -65,10 +65,6 @@ public struct SuppressionRefresher: Service {
     }
 
     public func run() async throws {
-        await refresh()
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
-            await refresh()
-        }
+        try await Periodic(every: interval, immediately: true) { await refresh() }.run()
     }
 }

@@ -104,7 +104,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         await drainAnomalyOutbox()
         // The outbox relay runs beside the consumer loop: an anomaly whose publication failed goes
         // out within a minute, not at the next restart.
-        let relay = OutboxRelay(interval: relayInterval) { [self] in await drainAnomalyOutbox(olderThan: 30) }
+        let relay = Periodic(every: relayInterval) { [self] in await drainAnomalyOutbox(olderThan: 30) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
             defer { group.cancelAll() }
@@ -403,7 +403,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
 
     /// Publishes anomalies committed but not published (the broker was down, or the process stopped
     /// in between) once they are `olderThan` seconds old (younger ones may be in another instance's
-    /// hands). Run at start and then periodically by `OutboxRelay`. At-least-once: consumers may
+    /// hands). Run at start and then every `relayInterval` by a `Periodic` relay. At-least-once: consumers may
     /// see an anomaly twice and de-duplicate on `anomaly_id`.
     public func drainAnomalyOutbox(olderThan seconds: Int = 60) async {
         do {

@@ -112,7 +112,7 @@ public struct SignalEnricher: Sendable {
     }
 
     /// Publishes suggestions recorded but never acknowledged (the process stopped, or the broker
-    /// failed, in between). Run periodically by an `OutboxRelay`.
+    /// failed, in between). Run every 30 s by a `Periodic` relay.
     public func drainSuggestionOutbox(producer: KafkaProducer) async {
         guard let store else { return }
         do {

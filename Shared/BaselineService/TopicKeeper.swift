@@ -21,14 +21,12 @@ public struct TopicKeeper: Service {
 
     public func run() async throws {
         guard config.createTopics else { return }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+        try await Periodic(every: interval) {
             do {
                 try await producer.createTopics(Topics.all.map { ($0, config.topicPartitions) })
             } catch {
                 logger.warning("topics not checked (retried next interval): \(error)")
             }
-        }
+        }.run()
     }
 }
