@@ -243,7 +243,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// after five attempts, are rethrown as `DeterministicFailure`; fencing is rethrown as is.
     func retrying<T>(_ what: String, giveUpOnUnknown: Bool = true, classify: Bool = true,
                      _ body: () async throws -> T) async throws -> T {
-        var delay = Duration.milliseconds(200)
+        var backoff = Backoff()
         var attempt = 0
         while true {
             do {
@@ -261,12 +261,8 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                 if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
                 retries.increment()
                 reportHealth("\(what) failing (attempt \(attempt)): \(reason)")
-                logger.warning("\(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(delay): \(reason)")
-                let wait = delay * Double.random(in: 0.75...1.25)
-                // A graceful shutdown cuts the wait short; the next check then ends the loop.
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
-                delay = min(delay * 2, .seconds(30))
+                logger.warning("\(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(backoff.delay): \(reason)")
+                guard await backoff.wait() else { throw error }
             }
         }
     }

@@ -71,45 +71,33 @@ public final class TransformStage: Service, @unchecked Sendable {
 }
 
 extension TransformStage {
-    /// Produces until the broker acknowledged every record, retrying with backoff (up to 30 s):
-    /// nothing is committed past output that was not delivered.
+    /// Produces until the broker acknowledged every record: nothing is committed past output that
+    /// was not delivered.
     func sendRetrying(_ records: [KafkaRecord]) async throws {
-        var delay = Duration.milliseconds(200)
-        while true {
-            do {
-                _ = try await producer.sendAll(records)
-                reportHealth(nil)
-                return
-            } catch {
-                if consumer.isStopping || Task.isCancelled { throw error }
-                logger.warning("\(name): producing \(records.count) record(s) failed, retrying in \(delay): \(error)")
-                Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
-                reportHealth("producing failing: \(error)")
-                let wait = delay * Double.random(in: 0.75...1.25)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
-                delay = min(delay * 2, .seconds(30))
-            }
-        }
+        try await retrying("producing \(records.count) record(s)") { _ = try await producer.sendAll(records) }
     }
 
-    /// Retries a failing transform with backoff (up to 30 s) until it succeeds or shutdown.
+    /// Retries a failing transform (e.g. the database is down) until it succeeds or shutdown.
     func transformRetrying(_ batch: [KafkaMessage]) async throws -> StageOutput {
-        var delay = Duration.milliseconds(200)
+        try await retrying("batch") { try await transform(batch) }
+    }
+
+    /// Runs `body` until it succeeds, waiting with backoff and reporting not-ready in between.
+    func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var backoff = Backoff()
+        var failing = false
         while true {
             do {
-                let output = try await transform(batch)
-                if delay > .milliseconds(200) { reportHealth(nil) }
-                return output
+                let value = try await body()
+                if failing { reportHealth(nil) }
+                return value
             } catch {
                 if consumer.isStopping || Task.isCancelled { throw error }
-                logger.warning("\(name): batch failed, retrying in \(delay): \(error)")
+                failing = true
+                logger.warning("\(name): \(what) failed, retrying in \(backoff.delay): \(error)")
                 Counter(label: "baseline_stage_retries_total", dimensions: [("stage", name)]).increment()
-                reportHealth("batch failing: \(error)")
-                let wait = delay * Double.random(in: 0.75...1.25)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
-                delay = min(delay * 2, .seconds(30))
+                reportHealth("\(what) failing: \(error)")
+                guard await backoff.wait() else { throw error }
             }
         }
     }
