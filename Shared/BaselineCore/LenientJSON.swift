@@ -79,27 +79,4 @@ enum LenientJSON {
         }
         return nil
     }
-
-    /// Rejects JSON nested deeper than `limit` before parsing it (a cheap scan that keeps a
-    /// hostile payload from exhausting the parser's stack).
-    static func nestingDepth(_ bytes: [UInt8], exceeds limit: Int) -> Bool {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for b in bytes {
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > limit { return true }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
-        return false
-    }
 }

@@ -103,9 +103,8 @@ public struct SecuritySignal: Sendable, Hashable {
     /// Parses a signal; throws a `Rejection` naming what is wrong.
     public static func parse(_ bytes: [UInt8]) throws(Rejection) -> SecuritySignal {
         if bytes.isEmpty { throw Rejection("empty_payload", "the signal has no payload") }
-        if LenientJSON.nestingDepth(bytes, exceeds: maxNesting) {
-            throw Rejection("too_deep", "the signal's JSON is nested deeper than \(maxNesting) levels")
-        }
+        // The same scan that bounds dumps, with only the depth bound: signals have no node limits.
+        if let rejection = LenientJSON.preflight(bytes, maxDepth: maxNesting, maxArray: .max, maxValues: .max) { throw rejection }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
