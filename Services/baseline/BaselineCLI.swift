@@ -299,7 +299,3 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -42,7 +42,7 @@ public struct ClockSweeper: Service {
             guard let claimed = try await store.claimPeriodicRun("clock-sweep", minimumGap: max(1, interval.seconds * 0.9)) else { return 0 }
             now = claimed
         }
-        let versions = try await store.quietLearningVersions(quietSeconds: Double(quietFor.components.seconds), limit: 10_000)
+        let versions = try await store.quietLearningVersions(quietSeconds: quietFor.seconds, limit: 10_000)
             .filter { include($0.profileKey) }
         if versions.isEmpty { return 0 }
         let encoder = JSONEncoder()
@@ -68,8 +68,4 @@ public struct ClockSweeper: Service {
             }
         }.run()
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

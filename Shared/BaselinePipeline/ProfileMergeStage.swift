@@ -6,7 +6,6 @@ import Logging
 import Metrics
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// profile-merger's loop. Each batch of merge requests is merged into the profile versions and
 /// written in ONE PostgreSQL transaction together with the consumed offsets, so the effect is
@@ -30,9 +29,6 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     let maxVersions: Int
     /// How often the anomaly outbox is drained while running.
     public var relayInterval: Duration = .seconds(30)
-    /// Batches refused because another member owns their partition now.
-    public var fencedBatches: Int { fencedTally.withLock { $0 } }
-    private let fencedTally = Mutex(0)
     let onStart: @Sendable () -> Void
     /// nil: healthy; else why the stage cannot make progress now (reported on /readyz).
     let reportHealth: @Sendable (String?) -> Void
@@ -214,7 +210,6 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// the stored offsets of the partitions it still has (nothing was written).
     func fence(_ fenced: FencedBatch, batch: [KafkaMessage]) async throws {
         fencedCounter.increment()
-        fencedTally.withLock { $0 += 1 }
         logger.warning("\(fenced)")
         cache.removeAll()
         let assigned = consumer.assignment

@@ -58,14 +58,6 @@ public struct PatternMiner: Sendable, Hashable, Codable {
     /// Whether the name has a digit-bearing token, so it could ever join a cluster.
     public static func isCandidate(_ name: String) -> Bool { tokens(name).contains(where: \.varies) }
 
-    /// The pattern covering `names` (all of one skeleton), or nil when it would keep no constant
-    /// token (a bare `*`, `*-*`): such a pattern says nothing about the names' shape.
-    public static func pattern(covering names: [String]) -> String? {
-        var cluster = PatternCluster()
-        for name in names { cluster.insert(name) }
-        return cluster.pattern
-    }
-
     /// Whether `name` is covered by `pattern` (a pattern this miner produced).
     public static func matches(_ name: String, pattern: String) -> Bool {
         let n = tokens(name), p = tokens(pattern)
