@@ -92,13 +92,16 @@ let package = Package(
             path: "Shared/BaselinePipeline"
         ),
 
+        // Activity snapshots of a live Linux host read from /proc (I/O, so outside the pure core).
+        .target(name: "BaselineSnapshot", dependencies: ["BaselineCore"], path: "Shared/BaselineSnapshot"),
+
         .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
         .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
         .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres",
+                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres", "BaselineSnapshot",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -111,9 +114,16 @@ let package = Package(
             path: "Tests/BaselineCoreTests",
             resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
         ),
+        // /proc parsers on captured text, and snapshots of process trees the tests start.
+        .testTarget(
+            name: "BaselineSnapshotTests",
+            dependencies: ["BaselineSnapshot", "BaselineCore"],
+            path: "Tests/BaselineSnapshotTests",
+            resources: [.copy("Fixtures")]  // a fake /proc tree of captured text
+        ),
         .testTarget(
             name: "BaselineIntegrationTests",
-            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService"],
+            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineSnapshot"],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]
