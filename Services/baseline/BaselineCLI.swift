@@ -13,8 +13,8 @@ struct BaselineCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Baseline: security profiles for container workloads.",
-        subcommands: [DumpCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self, GenerateCommand.self,
-                      EvaluateCommand.self, BenchCommand.self])
+        subcommands: [DumpCommand.self, SnapshotCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self,
+                      GenerateCommand.self, EvaluateCommand.self, BenchCommand.self])
 }
 
 struct KafkaOptions: ParsableArguments {
