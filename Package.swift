@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "dump-consumer", targets: ["dump-consumer"]),
         .executable(name: "profile-merger", targets: ["profile-merger"]),
         .executable(name: "signal-enricher", targets: ["signal-enricher"]),
+        .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
     ],
     dependencies: [
@@ -95,6 +96,21 @@ let package = Package(
         // Activity snapshots of a live Linux host read from /proc (I/O, so outside the pure core).
         .target(name: "BaselineSnapshot", dependencies: ["BaselineCore"], path: "Shared/BaselineSnapshot"),
 
+        // profile-api: the HTTP API, its OpenAPI document and the Security Profiles page, over PostgreSQL.
+        .target(
+            name: "BaselineAPI",
+            dependencies: [
+                "BaselineCore", "BaselinePostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/BaselineAPI",
+            exclude: ["Web"]  // embedded by scripts/embed-assets into Generated/WebAssets.swift
+        ),
+
+        .executableTarget(name: "profile-api", dependencies: ["BaselineService", "BaselineAPI"], path: "Services/profile-api"),
         .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
         .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
         .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),
@@ -123,7 +139,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BaselineIntegrationTests",
-            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineSnapshot"],
+            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
+                           "BaselineSnapshot", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]
