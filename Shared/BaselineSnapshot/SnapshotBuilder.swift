@@ -56,6 +56,14 @@ public struct SnapshotBuilder: Sendable {
                 out.notes.append("\(group.image.name) (\(workload.instanceID)): not produced, dump-consumer would reject it (\(error.code)): \(error.reason)")
                 continue
             }
+            // Container runtimes (containerd, dockerd, the shims: `ContainerRuntimes`) are dropped
+            // at merge like an agent's roots; a workload of nothing else would be dead-lettered.
+            if DumpNormalizer().normalize(dump.activityDump).processes.isEmpty {
+                out.stats.add(stats)
+                out.stats.runtimesOnly += 1
+                out.notes.append("\(group.image.name) (\(workload.instanceID)): not produced, only container runtimes (dropped at merge)")
+                continue
+            }
             dump.forEachProcess { p in
                 stats.processes += 1
                 stats.files += p.record.files.count

@@ -31,6 +31,8 @@ public struct SnapshotStats: Hashable, Sendable {
     public var unnamedContainers = 0
     /// Workloads whose dump would be rejected by dump-consumer's limits: not produced.
     public var overLimits = 0
+    /// Workloads of container runtimes only (a `containerd.service` unit), which the merge drops: not produced.
+    public var runtimesOnly = 0
 
     public init() {}
 
@@ -50,6 +52,7 @@ public struct SnapshotStats: Hashable, Sendable {
         workloads += other.workloads
         unnamedContainers += other.unnamedContainers
         overLimits += other.overLimits
+        runtimesOnly += other.runtimesOnly
     }
 
     mutating func count(_ error: ProcError) {
@@ -66,7 +69,8 @@ public struct SnapshotStats: Hashable, Sendable {
         for (n, what) in [(kernelThreads, "kernel threads"), (vanished, "vanished"), (permissionDenied, "permission denied"),
                           (unreadable, "unreadable"), (belowSkippedProcess, "below a skipped process"),
                           (unnamedContainers, "containers without a name (use --image or --map)"),
-                          (overLimits, "workloads over the dump limits"), (fdTablesTruncated, "fd tables cut at the bound"),
+                          (overLimits, "workloads over the dump limits"), (runtimesOnly, "workloads of container runtimes only"),
+                          (fdTablesTruncated, "fd tables cut at the bound"),
                           (argumentsTruncated, "arguments cut to the string limit"),
                           (socketTablesUnreadable, "socket tables unreadable")] where n > 0 {
             skipped.append("\(n) \(what)")

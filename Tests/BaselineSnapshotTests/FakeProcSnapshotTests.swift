@@ -102,14 +102,14 @@ import Testing
         let proc = try FakeProc()
         defer { proc.remove() }
         let out = try snapshot(proc, .units())
-        #expect(out.dumps.map(\.workload.imageName) == ["containerd", "cron", "supervisor"])
+        // containerd.service holds only the shims, which the merge drops: no dump rather than a dead letter.
+        #expect(out.dumps.map(\.workload.imageName) == ["cron", "supervisor"])
+        #expect(out.stats.runtimesOnly == 1)
+        #expect(out.notes == ["containerd (vm/containerd.service): not produced, only container runtimes (dropped at merge)"])
         let cron = try #require(out.dumps.first { $0.workload.imageName == "cron" })
         #expect(cron.workload.service == "cron.service" && cron.workload.containerID == nil)
         #expect(cron.workload.instanceID == "vm/cron.service")
         #expect(cron.processes.map(shape) == [#"/usr/sbin/cron(900) ["-f"] (/usr/bin/dash(901) ["-c", "run-parts /etc/cron.hourly"])"#])
-        // One root per shim: each was started by pid 1.
-        let containerd = try #require(out.dumps.first)
-        #expect(containerd.processes.map(\.record.pid) == [3000, 4000, 5000])
         // supervisor's middle process exited while read: it and the process below it are left out,
         // never re-attached to the supervisor.
         let supervisor = try #require(out.dumps.last)
