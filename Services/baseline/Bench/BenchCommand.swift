@@ -27,6 +27,7 @@ struct BenchCommand: AsyncParsableCommand {
         var resetTopics = false
         @Flag(help: "A short run (smoke test): every figure, small workloads, no verdicts worth reading.") var quick = false
         @Option(help: "Generated dumps for the ingest figures.") var dumps: Int?
+        @Option(name: .customLong("nodes-per-dump"), help: "Nodes of each ingested dump.") var nodesPerDump = 200
         @Option(help: "Signals for the enrichment figures.") var signals: Int?
         @Option(help: "How often the same workload's dumps are sent again for the storage growth figure.") var repeats: Int?
         @Option(name: .customLong("latency-rate"), help: "Offered load of the latency figure, signals/s.") var latencyRate = 5000
@@ -42,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
                 latencyRate: latencyRate, latencySeconds: latencySeconds ?? (quick ? 1 : 10),
                 residentNodes: residentNodes ?? (quick ? 5000 : 50_000),
                 matchSizes: (matchSizes ?? (quick ? "100,1000" : "100,1000,10000,100000")).split(separator: ",").compactMap { Int($0) },
-                matches: quick ? 20_000 : 200_000)
+                matches: quick ? 20_000 : 200_000, nodesPerDump: nodesPerDump)
             guard plan.dumps > 0, plan.signals > 0, plan.repeats > 0, plan.latencyRate > 0, plan.latencySeconds > 0,
                   plan.residentNodes > 0, !plan.matchSizes.isEmpty, partitions > 0 else {
                 throw ValidationError("counts, sizes, rates and partitions must be positive")
@@ -74,6 +75,8 @@ struct BenchPlan: Sendable {
     var residentNodes: Int
     var matchSizes: [Int]
     var matches: Int
+    /// Size of the ingested dumps (the generator's trees, padded with shared libraries).
+    var nodesPerDump = 200
     /// Dumps of one container sent again `repeats` times for the storage growth figure.
     var repeatedDumps = 4
 }

@@ -5,13 +5,18 @@ import Foundation
 import PostgresNIO
 
 /// Rates through the real broker, services and database. Every rate is taken over the steady part
-/// of a backlog: from the first time output is seen to the last message, less what the first
-/// sighting already held, so start-up (process launch, group join) counts for no one.
+/// of a backlog, so start-up (process launch, group join) counts for no one: the bench's own
+/// consumers from the moment they hold their partitions; the services, which the bench cannot see
+/// join, from the first time their output is seen, less what that first sighting already held.
 enum PipelineBench {
     /// A rate measured as messages done over time, with the count at the first sighting left out.
     struct SteadyRate: Sendable {
         private(set) var first: (count: Int, at: ContinuousClock.Instant)?
         private(set) var last: (count: Int, at: ContinuousClock.Instant)?
+
+        /// Starts the clock at zero done (a consumer that just got its partitions), so a backlog
+        /// read in one poll still has a rate.
+        mutating func start() { if first == nil { first = (0, ContinuousClock.now) } }
 
         mutating func observe(_ count: Int) {
             let now = ContinuousClock.now
@@ -53,6 +58,7 @@ enum PipelineBench {
         do {
             while count < expected {
                 guard ContinuousClock.now < deadline else { throw Timeout(description: "plain consumer read \(count) of \(expected) messages of \(topic)") }
+                if consumer.hasAssignment { rate.start() }
                 let batch = try await consumer.poll(maxMessages: 500, maxWaitMs: 100)
                 count += batch.count
                 rate.observe(count)
@@ -78,6 +84,7 @@ enum PipelineBench {
         do {
             while count < expected {
                 guard ContinuousClock.now < deadline else { throw Timeout(description: "passthrough moved \(count) of \(expected) messages") }
+                if consumer.hasAssignment { rate.start() }
                 let batch = try await consumer.poll(maxMessages: 500, maxWaitMs: 100)
                 if batch.isEmpty { continue }
                 _ = try await producer.sendAll(batch.map { KafkaRecord(topic: to, key: $0.key, value: $0.value, headers: $0.headers) })
