@@ -45,7 +45,13 @@ public struct ErrorMappingMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
-            return try await next(request, context)
+            do {
+                return try await next(request, context)
+            } catch {
+                // A store's decision inside a transaction (an import's conflict, an invalid
+                // document) reaches here wrapped in PostgresTransactionError: unwrap it.
+                throw DatabaseFailure.underlying(error)
+            }
         } catch let error as APIError {
             throw error
         } catch let error as CatalogError {
