@@ -1,3 +1,4 @@
+import BaselineCore
 import BaselinePostgres
 import Foundation
 import Hummingbird
@@ -18,14 +19,20 @@ public struct RequestInput: Sendable {
         "points", "format", "as_image", "as_tag",
     ]
 
-    /// A path parameter, percent-decoded (image names hold `/`, sent as `%2F`).
-    public func path(_ name: String) throws -> String {
+    /// A path parameter, percent-decoded (image names hold `/`, sent as `%2F`), at most `maxBytes`.
+    public func path(_ name: String, maxBytes: Int = 255) throws -> String {
         guard let raw = context.parameters.get(name), let value = raw.removingPercentEncoding else {
             throw APIError.badRequest("\(name) is missing or not percent-encoded correctly")
         }
-        guard Validation.isName(value) else { throw APIError.badRequest("\(name) must be 1-255 bytes without control characters") }
+        guard !value.isEmpty, value.utf8.count <= maxBytes, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw APIError.badRequest("\(name) must be 1-\(maxBytes) bytes without control characters")
+        }
         return value
     }
+
+    /// An anomaly id holds its image, tag, node key and dump id (`image|tag|type:key|dump`), so it
+    /// may be as long as a node key allows and more.
+    public static let anomalyIDMaxBytes = 3 * 255 + StorageLimits().maxNodeKeyBytes + 32
 
     /// An optional query parameter (empty = absent), at most `maxBytes` long.
     public func query(_ name: String, maxBytes: Int = 255) throws -> String? {
