@@ -34,9 +34,26 @@ public struct RequestInput: Sendable {
     /// may be as long as a node key allows and more.
     public static let anomalyIDMaxBytes = 3 * 255 + StorageLimits().maxNodeKeyBytes + 32
 
+    /// The query's parameters in order, decoded as forms, curl's `--data-urlencode` and Python's
+    /// `urlencode` encode them: `+` is a space, `%2B` a plus (every node key holds spaces).
+    public func parameters() throws -> [(name: String, value: String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        return try query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = Self.formDecoded(parts[0]), let value = Self.formDecoded(parts.count > 1 ? parts[1] : "") else {
+                throw APIError.badRequest("the query is not percent-encoded correctly")
+            }
+            return (name, value)
+        }
+    }
+
+    static func formDecoded(_ s: Substring) -> String? {
+        s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
     /// An optional query parameter (empty = absent), at most `maxBytes` long.
     public func query(_ name: String, maxBytes: Int = 255) throws -> String? {
-        let values = request.uri.queryParameters[values: Substring(name)]
+        let values = try parameters().filter { $0.name == name }.map(\.value)
         guard values.count <= 1 else { throw APIError.badRequest("\(name) may be given once") }
         guard let v = values.first, !v.isEmpty else { return nil }
         guard v.utf8.count <= maxBytes else { throw APIError.badRequest("\(name) is longer than \(maxBytes) bytes") }
@@ -47,7 +64,7 @@ public struct RequestInput: Sendable {
     }
 
     public func queryAll(_ name: String, max: Int = 16) throws -> [String] {
-        let values = request.uri.queryParameters[values: Substring(name)].map(String.init)
+        let values = try parameters().filter { $0.name == name }.map(\.value)
         guard values.count <= max else { throw APIError.badRequest("at most \(max) \(name) parameters") }
         return values
     }
@@ -78,7 +95,7 @@ public struct RequestInput: Sendable {
     /// Unknown query parameters are an error, not silently ignored (a typo in a filter would
     /// otherwise widen the result).
     public func rejectUnknownParameters() throws {
-        for (key, _) in request.uri.queryParameters where !Self.known.contains(String(key)) {
+        for (key, _) in try parameters() where !Self.known.contains(key) {
             throw APIError.badRequest("unknown query parameter \(key)")
         }
     }
