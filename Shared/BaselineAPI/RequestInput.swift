@@ -92,11 +92,42 @@ public struct RequestInput: Sendable {
         }
     }
 
+    /// The query parameters each route takes, by its path as the router reports it (the OpenAPI
+    /// template). A route missing here accepts the names any route takes (`known`).
+    static let byRoute: [String: Set<String>] = {
+        let version = "/api/v1/profiles/{image}/versions/{tag}"
+        let page: Set<String> = ["cursor", "limit"]
+        return [
+            "/api/v1/identity": [],
+            "/api/v1/profiles": page.union(["image", "tag", "service", "label", "state", "q"]),
+            version: [],
+            version + "/tree": page.union(["parent"]),
+            version + "/node": ["key", "limit"],
+            version + "/instances": page,
+            version + "/dumps": page,
+            version + "/history": page.union(["before"]),
+            version + "/commonality": ["points"],
+            version + "/signals": page.union(["rule"]),
+            version + "/export": ["format"],
+            "/api/v1/profiles/import": ["as_image", "as_tag"],
+            "/api/v1/profiles/{image}/overrides": [],
+            "/api/v1/anomalies": page.union(["image", "tag", "status"]),
+            "/api/v1/suggestions": page.union(["image", "status"]),
+            "/api/v1/suppressions": page.union(["image", "active"]),
+            "/api/v1/anomalies/{id}": [], "/api/v1/anomalies/{id}/accept": [], "/api/v1/anomalies/{id}/dismiss": [],
+            "/api/v1/suggestions/{id}": [], "/api/v1/suggestions/{id}/accept": [], "/api/v1/suggestions/{id}/dismiss": [],
+            "/api/v1/suppressions/{id}": [], "/api/v1/suppressions/{id}/disable": [], "/api/v1/suppressions/{id}/enable": [],
+        ]
+    }()
+
     /// Unknown query parameters are an error, not silently ignored (a typo in a filter would
-    /// otherwise widen the result).
+    /// otherwise widen the result): each route names its own, so a filter of another route
+    /// (`/anomalies?state=…`) is unknown too.
     public func rejectUnknownParameters() throws {
-        for (key, _) in try parameters() where !Self.known.contains(key) {
-            throw APIError.badRequest("unknown query parameter \(key)")
+        let allowed = context.endpointPath.flatMap { Self.byRoute[$0] } ?? Self.known
+        for (key, _) in try parameters() where !allowed.contains(key) {
+            throw APIError.badRequest(allowed.isEmpty ? "\(key): this endpoint takes no query parameter"
+                : "unknown query parameter \(key) (this endpoint takes \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 
