@@ -93,6 +93,9 @@ let package = Package(
             path: "Shared/BaselinePipeline"
         ),
 
+        // Activity snapshots of a live Linux host read from /proc (I/O, so outside the pure core).
+        .target(name: "BaselineSnapshot", dependencies: ["BaselineCore"], path: "Shared/BaselineSnapshot"),
+
         // profile-api: the HTTP API, its OpenAPI document and the Security Profiles page, over PostgreSQL.
         .target(
             name: "BaselineAPI",
@@ -114,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres",
+                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres", "BaselineSnapshot",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -127,10 +130,17 @@ let package = Package(
             path: "Tests/BaselineCoreTests",
             resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
         ),
+        // /proc parsers on captured text, and snapshots of process trees the tests start.
+        .testTarget(
+            name: "BaselineSnapshotTests",
+            dependencies: ["BaselineSnapshot", "BaselineCore"],
+            path: "Tests/BaselineSnapshotTests",
+            resources: [.copy("Fixtures")]  // a fake /proc tree of captured text
+        ),
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
-                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+                           "BaselineSnapshot", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

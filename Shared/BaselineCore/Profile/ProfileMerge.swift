@@ -136,4 +136,18 @@ public enum ProfileMerge {
         }
         return transitions
     }
+
+    /// Learns the nodes of accepted anomalies, as seen once by the instance that showed them (an
+    /// anomaly's dump merged into this version, so the instance is known; the first one stands in
+    /// otherwise). A node already in the version is left as it is.
+    public static func learnAccepted(_ accepted: [AcceptedAnomaly], into state: inout VersionState) -> VersionMergeOutcome {
+        var outcome = VersionMergeOutcome()
+        for a in accepted {
+            let ordinal = state.version.ordinal(of: a.instanceID) ?? 0
+            let o = state.version.accept(a.node, instance: ordinal, at: a.at)
+            outcome.learned += o.learned
+            outcome.touched.formUnion(o.touched)
+        }
+        return outcome
+    }
 }
