@@ -471,14 +471,15 @@ function statesView(body, image, tag, v) {
       h("tbody", {}, rows)) : h("div", { className: "empty" }, "No event type yet.")));
 }
 
+// The transition's numbers on one line: "dumps 6 · instances 5 · coverage 0.76 · quiet 1 h 40 min".
 function evidence(ev) {
   if (!ev || typeof ev !== "object") return null;
-  const items = [];
-  for (const [k, val] of Object.entries(ev)) {
-    let shown = typeof val === "number" && /Nanoseconds$/.test(k) ? fmtDuration(val / 1e9) : typeof val === "number" && !Number.isInteger(val) ? (Math.round(val * 1e4) / 1e4) : JSON.stringify(val);
-    items.push(h("dt", {}, k.replace(/Nanoseconds$/, "")), h("dd", {}, String(shown)));
-  }
-  return h("dl", { className: "kv small" }, items);
+  const items = Object.entries(ev).map(([k, val]) => {
+    const shown = typeof val === "number" && /Nanoseconds$/.test(k) ? fmtDuration(val / 1e9)
+      : typeof val === "number" && !Number.isInteger(val) ? String(Math.round(val * 1e4) / 1e4) : JSON.stringify(val);
+    return k.replace(/Nanoseconds$/, "") + " " + shown;
+  });
+  return h("div", { className: "muted small evidence" }, items.join(" · "));
 }
 
 // ---------- commonality over time ----------
