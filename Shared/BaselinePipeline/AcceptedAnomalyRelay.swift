@@ -35,7 +35,7 @@ public struct AcceptedAnomalyRelay: Service {
         var byVersion: [String: (String, String, [AcceptedAnomaly])] = [:]
         for (key, tag, anomaly) in claimed { byVersion[key + "\u{0}" + tag, default: (key, tag, [])].2.append(anomaly) }
         let encoder = JSONEncoder()
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = try await store.databaseNow()
         let records = try byVersion.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { key, tag, accepted in
             var tick = ClockTick(profileKey: key, imageTag: tag, at: now)
             tick.accepted = accepted

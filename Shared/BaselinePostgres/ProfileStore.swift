@@ -93,6 +93,9 @@ extension ProfileStore {
         }
         if !evicted.isEmpty {
             try await conn.query("""
+                DELETE FROM profile_signals WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted))
+                """, logger: logger)
+            try await conn.query("""
                 UPDATE suppression_suggestions SET status = 'dismissed'
                 WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted)) AND status = 'open'
                 """, logger: logger)
@@ -191,6 +194,12 @@ extension ProfileStore {
             out.append((key, tag, AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at)))
         }
         return out
+    }
+
+    /// The database's clock (nanoseconds): ticks carry it, so one host's wrong clock cannot age versions.
+    public func databaseNow() async throws -> Int64 {
+        for try await ns in try await client.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8").decode(Int64.self) { return ns }
+        throw CatalogError.notFound("no time from the database")
     }
 }
 
