@@ -5,6 +5,7 @@ import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) { config, readiness, logger in
     let second: Int64 = 1_000_000_000

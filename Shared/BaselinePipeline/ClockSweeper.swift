@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import Metrics
@@ -45,11 +46,8 @@ public struct ClockSweeper: Service {
         let versions = try await store.quietLearningVersions(quietSeconds: quietFor.seconds, limit: 10_000)
             .filter { include($0.profileKey) }
         if versions.isEmpty { return 0 }
-        let encoder = JSONEncoder()
         let records = try versions.map { v in
-            KafkaRecord(topic: topic, key: v.profileKey,
-                        value: Array(try encoder.encode(ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now))),
-                        headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
+            try KafkaRecord(WireCatalog.clockTicks, ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now), to: topic)
         }
         _ = try await producer.sendAll(records)
         ticks.increment(by: records.count)

@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import Metrics
@@ -112,14 +113,9 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
         let started = ContinuousClock.now
         var requests: [(MergeItem, KafkaMessage)] = []
         var deadLetters: [KafkaRecord] = []
-        let decoder = JSONDecoder()
         for message in batch {
             do {
-                if message.header(ClockTick.kindHeader)?.stringValue == ClockTick.kind {
-                    requests.append((.tick(try decoder.decode(ClockTick.self, from: Data(message.value))), message))
-                } else {
-                    requests.append((.dump(try decoder.decode(MergeRequest.self, from: Data(message.value))), message))
-                }
+                requests.append((try MergeTopicMessage.decode(message.value, kind: message.header(WireHeaders.kind)?.stringValue), message))
             } catch {
                 invalid.increment()
                 deadLetters.append(DeadLetter.record(for: message, to: Topics.profileMergeRequestsDLQ,
@@ -284,19 +280,7 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     }
 
     /// A message of `profile-merge-requests`: a dump to merge, or the clock's re-evaluation.
-    enum MergeItem {
-        case dump(MergeRequest)
-        case tick(ClockTick)
-
-        var key: VersionCache.Key {
-            switch self {
-            case .dump(let r): VersionCache.Key(profileKey: r.profileKey, imageTag: r.dump.workload.imageTag)
-            case .tick(let t): VersionCache.Key(profileKey: t.profileKey, imageTag: t.imageTag)
-            }
-        }
-
-        var isDump: Bool { if case .dump = self { true } else { false } }
-    }
+    typealias MergeItem = MergeTopicMessage
 
     /// Merges in memory on copies of the cached versions and writes the result in one transaction.
     func merge(_ items: [(MergeItem, KafkaMessage)], offsets: [StoredOffset], firsts: [StoredOffset] = []) async throws
@@ -413,18 +397,12 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
     /// marked published once the broker acknowledged them, or rate-limited; PostgreSQL keeps
     /// every one, and those left unmarked are published at the next start.
     func publish(updates: [ProfileUpdate], anomalies: [Anomaly], applyLimit: Bool = true) async {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var records = updates.compactMap { u in
-            (try? encoder.encode(u)).map { KafkaRecord(topic: Topics.profileUpdates, key: u.profileKey, value: Array($0)) }
-        }
+        var records = updates.compactMap { try? KafkaRecord(WireCatalog.profileUpdates, $0) }
         var allowed: [Anomaly] = [], limited: [String] = []
         for a in anomalies {
             if !applyLimit || limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
         }
-        records += allowed.compactMap { a in
-            (try? encoder.encode(AnomalyEvent(a))).map { KafkaRecord(topic: Topics.securityAnomalies, key: a.profileKey, value: Array($0)) }
-        }
+        records += allowed.compactMap { try? KafkaRecord(WireCatalog.securityAnomalies, AnomalyEvent($0)) }
         var published: [String] = []
         if !records.isEmpty {
             do {

@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import Metrics
@@ -68,20 +69,17 @@ public struct SignalEnricher: Sendable {
             do {
                 let signal = try SecuritySignal.parse(message.value)
                 let result = try await enrich(signal, index: index)
-                let enriched = try SecuritySignal.appendingBaseline(result.context, to: message.value)
+                let enriched = try EnrichedSignal(original: message.value, baseline: result.context)
                 // What could never be produced goes to the dead letters instead of stalling the partition.
-                if enriched.count > maxOutputBytes {
-                    throw Rejection("output_too_large", "the enriched signal is \(enriched.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
+                if enriched.bytes.count > maxOutputBytes {
+                    throw Rejection("output_too_large", "the enriched signal is \(enriched.bytes.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
                 }
-                out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key, value: enriched, headers: message.headers))
+                out.append(try KafkaRecord(WireCatalog.enrichedSignals, enriched, key: message.key, headers: message.headers))
                 if let s = result.suppression { hits.append(s.id) }
                 if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),
                    !suggested.contains(suggestion.suggestionID), try await store?.record(suggestion) ?? true {
                     suggested.append(suggestion.suggestionID)
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                    out.append(KafkaRecord(topic: Topics.suppressionSuggestions, key: suggestion.suggestionID,
-                                           value: Array(try encoder.encode(suggestion))))
+                    out.append(try KafkaRecord(WireCatalog.suppressionSuggestions, suggestion))
                     CounterCache.shared.increment("baseline_suppression_suggestions_total")
                 }
                 CounterCache.shared.increment("baseline_signals_enriched_total", [("status", result.context.status.rawValue)])

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 @testable import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -37,12 +38,12 @@ import Testing
             #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
         }
         let dead = try await TestStack.collect(Topics.profileMergeRequestsDLQ, count: 1) {
-            $0.header(DeadLetter.sourceTopicHeader)?.stringValue == topic
+            $0.header(WireHeaders.sourceTopic)?.stringValue == topic
         }
         #expect(dead.count == 1)
-        #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "merge_failed")
-        #expect(dead.first?.header(DeadLetter.reasonHeader)?.stringValue?.contains("22021") == true)
-        #expect(dead.first?.header(DeadLetter.sourceOffsetHeader)?.stringValue == "1")
+        #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "merge_failed")
+        #expect(dead.first?.header(WireHeaders.errorReason)?.stringValue?.contains("22021") == true)
+        #expect(dead.first?.header(WireHeaders.sourceOffset)?.stringValue == "1")
     }
 
     @Test func aStoredOffsetPastARecreatedTopicsEndIsResetAndTheLogReRead() async throws {

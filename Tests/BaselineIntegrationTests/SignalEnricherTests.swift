@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -191,7 +192,7 @@ import Testing
                 #expect(out.first?["profile_key"] as? String == image && out.first?["in_profile"] as? Bool == true)
                 #expect(out.last?["status"] as? String == "unknown_workload")
                 let dead = try await TestStack.collect(Topics.securitySignalsDLQ, count: 1) { $0.keyString == run.marker }
-                #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "invalid_json")
+                #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "invalid_json")
             }
         }
     }
