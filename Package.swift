@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "dump-consumer", targets: ["dump-consumer"]),
         .executable(name: "profile-merger", targets: ["profile-merger"]),
         .executable(name: "signal-enricher", targets: ["signal-enricher"]),
+        .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
     ],
     dependencies: [
@@ -96,6 +97,21 @@ let package = Package(
             path: "Shared/BaselinePipeline"
         ),
 
+        // profile-api: the HTTP API, its OpenAPI document and the Security Profiles page, over PostgreSQL.
+        .target(
+            name: "BaselineAPI",
+            dependencies: [
+                "BaselineCore", "BaselinePostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/BaselineAPI",
+            exclude: ["Web"]  // embedded by scripts/embed-assets into Generated/WebAssets.swift
+        ),
+
+        .executableTarget(name: "profile-api", dependencies: ["BaselineService", "BaselineAPI"], path: "Services/profile-api"),
         .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/dump-consumer"),
         .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/profile-merger"),
         .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/signal-enricher"),
@@ -129,8 +145,8 @@ let package = Package(
         .testTarget(name: "BaselineWireTests", dependencies: ["BaselineWire", "BaselineCore"], path: "Tests/BaselineWireTests"),
         .testTarget(
             name: "BaselineIntegrationTests",
-            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineWire",
-                           "BaselineEvaluation"],
+            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
+                           "BaselineWire", "BaselineEvaluation", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

@@ -24,6 +24,15 @@ public enum ServiceRunner {
     /// Reads the configuration, checks librdkafka, and runs the services `build` returns.
     public static func main(serviceName: String, defaultHTTPPort: Int,
                             build: (BaselineConfiguration, Readiness, Logger) async throws -> [any Service]) async {
+        await main(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort, usesKafka: true, servesOps: false) { config, readiness, _, logger in
+            try await build(config, readiness, logger)
+        }
+    }
+
+    /// As above; a service that serves HTTP itself (`servesOps`) adds the ops routes to its own
+    /// router with the registry it is given, and one without Kafka skips the librdkafka check.
+    public static func main(serviceName: String, defaultHTTPPort: Int, usesKafka: Bool, servesOps: Bool,
+                            build: (BaselineConfiguration, Readiness, PrometheusCollectorRegistry, Logger) async throws -> [any Service]) async {
         let config: BaselineConfiguration
         do {
             config = try BaselineConfiguration.fromEnvironment(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort)
@@ -35,14 +44,18 @@ public enum ServiceRunner {
         var logger = Logger(label: "baseline.\(serviceName)")
         logger.logLevel = config.logLevel
         do {
-            try LibRdKafka.requireMinimumVersion()
-            logger.info("starting", metadata: [
-                "librdkafka": "\(LibRdKafka.versionString)", "brokers": "\(config.kafka.brokers)",
-                "database": "\(config.database)",
-            ])
+            if usesKafka {
+                try LibRdKafka.requireMinimumVersion()
+                logger.info("starting", metadata: [
+                    "librdkafka": "\(LibRdKafka.versionString)", "brokers": "\(config.kafka.brokers)",
+                    "database": "\(config.database)",
+                ])
+            } else {
+                logger.info("starting", metadata: ["database": "\(config.database)"])
+            }
             let readiness = Readiness()
-            var services = try await build(config, readiness, logger)
-            if config.httpPort > 0 {
+            var services = try await build(config, readiness, registry, logger)
+            if config.httpPort > 0 && !servesOps {
                 services.append(OpsServer.make(host: config.httpHost, port: config.httpPort, registry: registry,
                                                readiness: readiness, logger: logger))
             }
