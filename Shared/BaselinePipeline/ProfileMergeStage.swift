@@ -23,11 +23,10 @@ extension ConsumingStage where Handler == ProfileMergeHandler {
     public var consumerGroup: String { handler.consumerGroup }
 
     /// The start offsets for newly assigned partitions: those stored in PostgreSQL with the effect,
-    /// checked against the log (`StoredPositions`); the cache is cleared first.
+    /// checked against the log's `bounds` (`StoredPositions`); the cache is cleared first.
     public static func storedOffsets(store: ProfileStore, group: String = defaultConsumerGroup, cache: VersionCache? = nil,
-                                     watermarks: (@Sendable (KafkaTopicPartition) async throws -> (low: Int64, high: Int64))? = nil,
-                                     logger: Logger? = nil) -> KafkaConsumer.AssignHandler {
-        StoredPositions.assignHandler(MergePositions(store: store, group: group), watermarks: watermarks, logger: logger) {
+                                     bounds: (any PartitionBounds)? = nil, logger: Logger? = nil) -> KafkaConsumer.AssignHandler {
+        StoredPositions.assignHandler(MergePositions(store: store, group: group), bounds: bounds, logger: logger) {
             cache?.removeAll()
         }
     }

@@ -18,25 +18,39 @@ public enum StoredPositions {
     /// persistence restarted) → start again at the log's first offset and store that (re-reading
     /// must be harmless: profile-merger skips dump ids it merged); before the start (retention
     /// removed messages never processed) → start at the first offset still there; both logged and
-    /// counted. `assigned` runs first (caches of partitions another member may have changed).
-    public static func assignHandler(_ store: any PositionStore,
-                                     watermarks: (@Sendable (KafkaTopicPartition) async throws -> (low: Int64, high: Int64))? = nil,
+    /// counted. A stored offset past the end ListOffsets reports is confirmed with a fetch before
+    /// anything is reset: a broker that under-reports the end (Tansu) would otherwise move stored
+    /// offsets backwards, re-read the log and, meanwhile, let a stale member's batch past the
+    /// fencing check. `assigned` runs first (caches of partitions another member may have changed).
+    public static func assignHandler(_ store: any PositionStore, bounds: (any PartitionBounds)? = nil,
                                      logger: Logger? = nil, assigned: @escaping @Sendable () -> Void = {}) -> KafkaConsumer.AssignHandler {
         { partitions in
             assigned()
             var result = try await store.load(Set(partitions))
-            guard let watermarks else { return result }
+            guard let bounds else { return result }
             for (tp, next) in result {
-                guard let bounds = try? await watermarks(tp) else { continue }
-                if next > bounds.high {
+                guard var log = try? await bounds.watermarks(tp) else { continue }
+                if next > log.high {
+                    do {
+                        log.high = try await bounds.fetchedHighWatermark(tp, from: log.high)
+                    } catch {
+                        logger?.warning("the end of \(tp.topic)[\(tp.partition)] could not be confirmed by a fetch; trusting ListOffsets (\(log.high)): \(error)")
+                    }
+                    if next <= log.high {
+                        CounterCache.shared.increment("baseline_watermarks_underreported_total")
+                        logger?.notice("the broker under-reported the end of \(tp.topic)[\(tp.partition)] (ListOffsets); a fetch says \(log.high): stored offset \(next) kept")
+                        continue
+                    }
+                }
+                if next > log.high {
                     CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "past_end")])
-                    logger?.warning("stored offset \(next) of \(tp.topic)[\(tp.partition)] is past the log's end \(bounds.high): the topic was re-created; re-reading from \(bounds.low) (merged dump ids are skipped)")
-                    try await store.reset(tp, to: bounds.low)
-                    result[tp] = bounds.low
-                } else if next < bounds.low {
+                    logger?.warning("stored offset \(next) of \(tp.topic)[\(tp.partition)] is past the log's end \(log.high): the topic was re-created; re-reading from \(log.low) (merged dump ids are skipped)")
+                    try await store.reset(tp, to: log.low)
+                    result[tp] = log.low
+                } else if next < log.low {
                     CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "before_start")])
-                    logger?.error("stored offset \(next) of \(tp.topic)[\(tp.partition)] is before the log's start \(bounds.low): \(bounds.low - next) message(s) left the topic (retention) before they were merged")
-                    result[tp] = bounds.low
+                    logger?.error("stored offset \(next) of \(tp.topic)[\(tp.partition)] is before the log's start \(log.low): \(log.low - next) message(s) left the topic (retention) before they were merged")
+                    result[tp] = log.low
                 }
             }
             return result

@@ -166,6 +166,25 @@ import Testing
         await standby.close()
     }
 
+    /// Where a partition's log ends, as a fetch sees it: right even where ListOffsets under-reports
+    /// it (Tansu 0.6 answers the last record batch's first offset + 1).
+    @Test func theFetchedHighWatermarkIsTheLogsEnd() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        for batch in 0..<3 {  // three batches of four records
+            _ = try await producer.sendAll((0..<4).map { KafkaRecord(topic: topic, partition: 0, key: nil, value: Array("b\(batch)m\($0)".utf8)) })
+        }
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("probe"), topics: [topic], logger: logger)
+        let listed = try await consumer.watermarks(tp)
+        #expect(listed.low == 0 && listed.high <= 12)
+        for start in [0, listed.high, 12] {
+            #expect(try await consumer.fetchedHighWatermark(tp, from: start) == 12, "fetching from \(start)")
+        }
+        await consumer.close()
+        await #expect(throws: KafkaError.self) { _ = try await consumer.fetchedHighWatermark(tp, from: 0) }
+    }
+
     @Test func invalidPropertyIsAClearError() throws {
         let config = KafkaConfiguration(brokers: TestStack.brokers, properties: ["no.such.property": "1"])
         #expect(throws: KafkaError.self) { try KafkaProducer(configuration: config, logger: logger) }

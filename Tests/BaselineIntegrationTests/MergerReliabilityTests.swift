@@ -67,6 +67,35 @@ import Testing
         }
     }
 
+    /// The start offsets of a partition whose stored offset is exactly the log's end, produced in
+    /// batches of several records (ListOffsets on Tansu then answers less than the end): the stored
+    /// offset is kept, never moved back to re-read the log.
+    @Test func aStoredOffsetAtTheLogsEndIsKeptWhateverListOffsetsSays() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("logend")
+        let requests = (0..<8).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0)", at: Int64($0)) }
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let topic = TestStack.unique("merge")
+        try await producer.createTopics([(topic, 1)])
+        try await fixtures.produce(Array(requests[0..<4]), to: topic, producer: producer)
+        try await fixtures.produce(Array(requests[4..<8]), to: topic, producer: producer)
+        let group = TestStack.unique("g")
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: group, expected: 8, maxBatch: 10, client: client, producer: producer)
+            let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("probe"), topics: [topic], logger: logger)
+            let listedEnd = try await consumer.watermarks(tp).high
+            let start = try await ProfileMergeStage.storedOffsets(store: ProfileStore(client: client), group: group, bounds: consumer,
+                                                                  logger: logger)([tp])
+            await consumer.close()
+            #expect(listedEnd <= 8)
+            #expect(start == [tp: 8])
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 8)
+        }
+    }
+
     @Test func aMemberThatLostItsPartitionCannotWriteOverTheNewOwner() async throws {
         try TestStack.requireKafka()
         let image = TestStack.unique("fenced")

@@ -58,7 +58,7 @@ struct ProfileFixtures {
         let reference = ConsumerReference()
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
                                          onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache,
-                                                                                   watermarks: { try await reference.watermarks($0) },
+                                                                                   bounds: reference,
                                                                                    logger: logger),
                                          logger: logger)
         reference.set(consumer)
