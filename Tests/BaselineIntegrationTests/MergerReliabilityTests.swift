@@ -133,4 +133,53 @@ import Testing
             #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 4)
         }
     }
+
+    /// Two members writing a partition's first batch at the same time (no stored offset to lock yet):
+    /// the new owner's transaction has written 2 dumps' statistics and not committed; the stale
+    /// member, holding 1 dump, writes next. It must wait, then be refused, not overwrite.
+    @Test func twoFirstBatchesOfAPartitionCannotBothWrite() async throws {
+        let image = TestStack.unique("first")
+        let group = TestStack.unique("g"), topic = TestStack.unique("merge")
+        func batch(dumps: Int, next: Int64) -> ProfileBatch {
+            var version = ProfileVersion(profileKey: image, imageTag: "v1")
+            for n in 0..<dumps {
+                version.merge(ActivityDump(workload: Workload(imageName: image, imageTag: "v1", containerID: "\(image)-i\(n)"),
+                                           processes: [ProcessNode(path: "/app", files: [FileAccess(path: "/etc/a")])]), at: Int64(n + 1))
+            }
+            var b = ProfileBatch()
+            b.versions = [.init(state: VersionState(version: version), touched: Set(version.nodes.keys), removed: [],
+                                instances: Set((0..<Int32(dumps)).map { $0 }))]
+            b.offsets = [StoredOffset(topic: topic, partition: 0, nextOffset: next)]
+            b.firstOffsets = [StoredOffset(topic: topic, partition: 0, nextOffset: 0)]
+            return b
+        }
+        let ownerBatch = batch(dumps: 2, next: 8), staleBatch = batch(dumps: 1, next: 4)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            let written = MergerFencingTests.Flag(), commit = MergerFencingTests.Flag()
+            let owner = Task {
+                try await client.withTransaction(logger: logger) { conn in
+                    _ = try await ProfileStore.write(ownerBatch, group: group, conn: conn, logger: logger)
+                    written.set()
+                    while !commit.isSet { try await Task.sleep(for: .milliseconds(10)) }
+                }
+            }
+            while !written.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            let stale = Task {
+                try await client.withTransaction(logger: logger) { conn in
+                    _ = try await ProfileStore.write(staleBatch, group: group, conn: conn, logger: logger)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))  // the stale member is waiting on the owner now
+            commit.set()
+            try await owner.value
+            await #expect(throws: (any Error).self) { try await stale.value }
+            if case .failure(let error) = await stale.result {
+                #expect(DatabaseFailure.underlying(error) is FencedBatch, "\(error)")
+            }
+            #expect(try await count("SELECT dumps::int8 FROM profile_nodes WHERE profile_key = \(image) AND node_key = '/app'", client) == 2)
+            #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group)", client) == 8)
+        }
+    }
 }
