@@ -97,6 +97,9 @@ let package = Package(
             path: "Shared/BaselinePipeline"
         ),
 
+        // Activity snapshots of a live Linux host read from /proc (I/O, so outside the pure core).
+        .target(name: "BaselineSnapshot", dependencies: ["BaselineCore"], path: "Shared/BaselineSnapshot"),
+
         // profile-api: the HTTP API, its OpenAPI document and the Security Profiles page, over PostgreSQL.
         .target(
             name: "BaselineAPI",
@@ -128,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineEvaluation", "BaselineKafka", "BaselinePostgres", "BaselineWire",
+                "BaselineCore", "BaselineEvaluation", "BaselineKafka", "BaselinePostgres", "BaselineSnapshot", "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -143,10 +146,17 @@ let package = Package(
             resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
         ),
         .testTarget(name: "BaselineWireTests", dependencies: ["BaselineWire", "BaselineCore"], path: "Tests/BaselineWireTests"),
+        // /proc parsers on captured text, and snapshots of process trees the tests start.
+        .testTarget(
+            name: "BaselineSnapshotTests",
+            dependencies: ["BaselineSnapshot", "BaselineCore"],
+            path: "Tests/BaselineSnapshotTests",
+            resources: [.copy("Fixtures")]  // a fake /proc tree of captured text
+        ),
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
-                           "BaselineWire", "BaselineEvaluation", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                           "BaselineSnapshot", "BaselineWire", "BaselineEvaluation", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

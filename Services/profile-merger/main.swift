@@ -56,5 +56,9 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
         store: store, producer: producer, interval: .seconds(sweepInterval),
         quietFor: .seconds(try config.int("BASELINE_SWEEP_QUIET_SECONDS", default: 60, range: 0...86_400)), logger: logger)
     let keeper = TopicKeeper(config: config, producer: producer, logger: logger)
-    return sweepInterval > 0 ? [client, producer, stage, sweeper, keeper] : [client, producer, stage, keeper]
+    // Anomalies accepted through profile-api are learned through the merge path.
+    let learner = AcceptedAnomalyRelay(
+        store: store, producer: producer,
+        interval: .seconds(try config.int("BASELINE_ACCEPTED_ANOMALY_INTERVAL_SECONDS", default: 5, range: 1...3600)), logger: logger)
+    return sweepInterval > 0 ? [client, producer, stage, sweeper, keeper, learner] : [client, producer, stage, keeper, learner]
 }

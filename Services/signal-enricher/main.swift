@@ -30,7 +30,12 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     let suppressions = SuppressionState()
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
     try await Topology.ensureTopics(config, producer: producer, logger: logger)
-    let enricher = SignalEnricher(cache: cache, suppressions: suppressions, store: store, config: enrichmentConfig, logger: logger)
+    var configured = SignalEnricher(cache: cache, suppressions: suppressions, store: store, config: enrichmentConfig, logger: logger)
+    let tallies = SignalTallies()
+    configured.tallies = tallies
+    let enricher = configured
+    let aggregates = SignalAggregateStore(client: client, logger: logger,
+                                          maxRowsPerVersion: try config.int("BASELINE_SIGNAL_AGGREGATES_PER_VERSION", default: 1000, range: 10...1_000_000))
     let maxBatch = try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000)
     let refreshSeconds = try config.int("BASELINE_SUPPRESSION_REFRESH_SECONDS", default: 2, range: 1...3600)
     let stage = PreparedService(
@@ -47,7 +52,8 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)
-    let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
+    let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger,
+                                         tallies: tallies, aggregates: aggregates)
     // Suggestions stored but never acknowledged by the broker go out while the service runs.
     let relay = Periodic(every: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
     return [client, producer, listener, refresher, stage, relay, TopicKeeper(config: config, producer: producer, logger: logger)]

@@ -1,6 +1,7 @@
 import BaselinePostgres
 import Foundation
 import Hummingbird
+import PostgresNIO
 
 /// Every error the API returns: `{"error": {"code": "...", "message": "..."}}` with its status.
 public struct APIError: HTTPResponseError, Sendable {
@@ -46,23 +47,32 @@ public struct ErrorMappingMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as CatalogError {
+        } catch {
+            throw Self.map(error, context: context)
+        }
+    }
+
+    static func map(_ error: any Error, context: APIContext) -> any Error {
+        switch error {
+        case let error as APIError: return error
+        case let error as PostgresTransactionError where error.closureError != nil:
+            // A check inside a transaction (an import over an existing version) failed, not the database.
+            return map(error.closureError!, context: context)
+        case let error as CatalogError:
             switch error {
-            case .notFound(let m): throw APIError.notFound(m)
-            case .conflict(let m): throw APIError(.conflict, "conflict", m)
-            case .invalid(let m): throw APIError.badRequest(m)
+            case .notFound(let m): return APIError.notFound(m)
+            case .conflict(let m): return APIError(.conflict, "conflict", m)
+            case .invalid(let m): return APIError.badRequest(m)
             }
-        } catch let error as HTTPError {
+        case let error as HTTPError:
             let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "too_large"
                 : error.status == .methodNotAllowed ? "method_not_allowed" : "bad_request"
-            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
-        } catch is DecodingError {
-            throw APIError.badRequest("the request body is not valid JSON of the expected shape")
-        } catch {
+            return APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        case is DecodingError:
+            return APIError.badRequest("the request body is not valid JSON of the expected shape")
+        default:
             context.logger.error("request failed: \(String(reflecting: error))")
-            throw APIError(.serviceUnavailable, "unavailable", "the request could not be completed; try again")
+            return APIError(.serviceUnavailable, "unavailable", "the request could not be completed; try again")
         }
     }
 }

@@ -12,6 +12,11 @@ public enum APIScope: String, Sendable, Comparable {
 public struct APIIdentity: Sendable, Hashable {
     public var name: String
     public var scope: APIScope
+
+    public init(name: String, scope: APIScope) {
+        self.name = name
+        self.scope = scope
+    }
 }
 
 /// The configured bearer tokens. Tokens are kept only as SHA-256 digests and compared in

@@ -2,7 +2,7 @@
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
-                                           detectionTrust, suggestionOutbox, profileAPI]
+                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -342,5 +342,9 @@ public enum Migrations {
             PRIMARY KEY (profile_key, image_tag, rule_id, event_type, node_key))
         """,
         "CREATE INDEX profile_signals_recent ON profile_signals (profile_key, image_tag, last_seen DESC)",
+    ])
+
+    static let anomalyLearning = Migration(version: 12, name: "accepted anomalies: when profile-merger was last asked to learn them", statements: [
+        "ALTER TABLE anomalies ADD COLUMN learn_sent_at timestamptz",
     ])
 }

@@ -119,6 +119,11 @@ extension ProfileStore {
                             \(t.map { $0.dumpID ?? "" })::text[]) AS u(k, tag, et, f, tt, a, r, e, d)
                 """, logger: logger)
         }
+        if !batch.learnedAnomalies.isEmpty {
+            try await conn.query("""
+                UPDATE anomalies SET learned_at = now() WHERE anomaly_id = ANY(\(batch.learnedAnomalies)) AND learned_at IS NULL
+                """, logger: logger)
+        }
         if !batch.anomalies.isEmpty {
             let a = batch.anomalies
             try await conn.query("""

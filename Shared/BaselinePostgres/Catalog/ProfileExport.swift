@@ -12,6 +12,12 @@ public struct ProfileDocument: Codable, Sendable {
         public var instanceId: String
         public var firstSeenNs: Int64
         public var lastSeenNs: Int64
+
+        public init(instanceId: String, firstSeenNs: Int64, lastSeenNs: Int64) {
+            self.instanceId = instanceId
+            self.firstSeenNs = firstSeenNs
+            self.lastSeenNs = lastSeenNs
+        }
     }
 
     public struct Node: Codable, Sendable {
@@ -25,6 +31,19 @@ public struct ProfileDocument: Codable, Sendable {
         public var openFlags: Int64
         public var openMode: Int64
         public var isPattern: Bool
+
+        public init(eventType: String, key: String, dumps: Int64, instances: [Int32], firstSeenNs: Int64, lastSeenNs: Int64,
+                    openFlags: Int64, openMode: Int64, isPattern: Bool) {
+            self.eventType = eventType
+            self.key = key
+            self.dumps = dumps
+            self.instances = instances
+            self.firstSeenNs = firstSeenNs
+            self.lastSeenNs = lastSeenNs
+            self.openFlags = openFlags
+            self.openMode = openMode
+            self.isPattern = isPattern
+        }
     }
 
     public struct EventTypeState: Codable, Sendable {
@@ -33,6 +52,14 @@ public struct ProfileDocument: Codable, Sendable {
         public var learningSinceNs: Int64
         public var lastNewNodeNs: Int64
         public var stableSinceNs: Int64?
+
+        public init(eventType: String, state: String, learningSinceNs: Int64, lastNewNodeNs: Int64, stableSinceNs: Int64?) {
+            self.eventType = eventType
+            self.state = state
+            self.learningSinceNs = learningSinceNs
+            self.lastNewNodeNs = lastNewNodeNs
+            self.stableSinceNs = stableSinceNs
+        }
     }
 
     public var format: String
@@ -44,6 +71,19 @@ public struct ProfileDocument: Codable, Sendable {
     public var instances: [Instance]
     public var eventTypes: [EventTypeState]
     public var nodes: [Node]
+
+    public init(format: String, imageName: String, imageTag: String, differentiateArgs: Bool, dumpsMerged: Int64, exportedAt: Date,
+                instances: [Instance], eventTypes: [EventTypeState], nodes: [Node]) {
+        self.format = format
+        self.imageName = imageName
+        self.imageTag = imageTag
+        self.differentiateArgs = differentiateArgs
+        self.dumpsMerged = dumpsMerged
+        self.exportedAt = exportedAt
+        self.instances = instances
+        self.eventTypes = eventTypes
+        self.nodes = nodes
+    }
 }
 
 /// Export and import of whole versions.

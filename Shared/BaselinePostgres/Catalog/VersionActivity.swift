@@ -101,12 +101,24 @@ extension ProfileListing {
         return Self.paged(items, limit: limit) { [String(cursors[$0.dumpId] ?? 0), $0.dumpId] }
     }
 
-    /// Merges, state changes, anomalies and their decisions, override and suppression changes, newest first.
-    public func history(image: String, tag: String, before: Date?, limit: Int) async throws -> Page<HistoryEntry> {
+    /// Merges, state changes, anomalies and their decisions, override and suppression changes, newest first
+    /// (entries of one transaction share their time: the cursor holds the time in microseconds and a
+    /// tie-break, so a page boundary inside a merge batch loses no entry).
+    public func history(image: String, tag: String, before: Date?, cursor: String? = nil, limit: Int) async throws -> Page<HistoryEntry> {
         _ = try await instanceCount(image: image, tag: tag)
+        var after: (Int64, String)?
+        if let cursor {
+            guard let p = Cursor.decode(cursor, count: 2), let us = Int64(p[0]) else {
+                throw CatalogError.invalid("cursor is not one this API issued")
+            }
+            after = (us, p[1])
+        }
         var items: [HistoryEntry] = []
-        for try await (at, kind, type, detail, by, ref) in try await client.query("""
-            SELECT at, kind, event_type, detail, by_user, ref FROM (
+        var keys: [(Int64, String)] = []
+        for try await (at, kind, type, detail, by, ref, us, tiebreak) in try await client.query("""
+            SELECT at, kind, event_type, detail, by_user, ref, us, tiebreak FROM (
+            SELECT *, (extract(epoch FROM at) * 1000000)::int8 AS us,
+                   kind || chr(1) || coalesce(event_type, '') || chr(1) || coalesce(ref, '') AS tiebreak FROM (
                 SELECT merged_at AS at, 'dump_merged' AS kind, NULL::text AS event_type,
                        format('%s nodes, %s new, from %s', node_count, new_nodes, instance_id) AS detail, NULL::text AS by_user, dump_id AS ref
                 FROM merged_dumps WHERE profile_key = \(image) AND image_tag = \(tag)
@@ -129,18 +141,18 @@ extension ProfileListing {
                 SELECT changed_at, 'suppression_changed', event_type, CASE WHEN active THEN 'enabled' ELSE 'disabled' END, changed_by,
                        suppression_id
                 FROM suppressions WHERE profile_key = \(image) AND changed_at IS NOT NULL
-            ) h
+            ) h) k
             WHERE (\(before)::timestamptz IS NULL OR at < \(before))
-            ORDER BY at DESC, kind, ref LIMIT \(Int64(limit + 1))
-            """, logger: logger).decode((Date, String, String?, String, String?, String?).self) {
+              AND (\(after?.0)::int8 IS NULL OR (us, tiebreak) < (\(after?.0), \(after?.1)))
+            ORDER BY us DESC, tiebreak DESC LIMIT \(Int64(limit + 1))
+            """, logger: logger).decode((Date, String, String?, String, String?, String?, Int64, String).self) {
             items.append(HistoryEntry(at: at, kind: kind, eventType: type, detail: detail, by: by, ref: ref))
+            keys.append((us, tiebreak))
         }
-        var next: String?
-        if items.count > limit {
-            items.removeLast()
-            next = items.last.map { ISO8601DateFormatter.withFraction.string(from: $0.at) }
-        }
-        return Page(items: items, nextCursor: next)
+        guard items.count > limit else { return Page(items: items, nextCursor: nil) }
+        items.removeLast()
+        let last = keys[items.count - 1]
+        return Page(items: items, nextCursor: Cursor.encode([String(last.0), last.1]))
     }
 
     /// The version's commonality after each merge, oldest first (at most `limit` points, evenly thinned).
