@@ -9,16 +9,19 @@ import Foundation
 extension ProfileMergeHandler {
     /// Publishes anomalies committed but not published (the broker was down, or the process stopped
     /// in between) once they are `olderThan` seconds old (younger ones may be in another instance's
-    /// hands). Run at start and then every `relayInterval` by a `Periodic` relay. At-least-once: consumers may
-    /// see an anomaly twice and de-duplicate on `anomaly_id`.
+    /// hands). Run at start and then every `relayInterval` by a `Periodic` relay; one instance
+    /// drains at a time (`OutboxLease`). At-least-once: consumers may see an anomaly twice and
+    /// de-duplicate on `anomaly_id`.
     public func drainAnomalyOutbox(olderThan seconds: Int = 60) async {
         do {
-            let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: store.client)
-            if pending.isEmpty { return }
-            logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
-            // The limiter counted these when they were first published; counting them again would
-            // mark them rate-limited and drop them from the outbox for good.
-            await publish(updates: [], anomalies: pending, applyLimit: false)
+            try await OutboxLease.withLease("anomaly-outbox", client: store.client, logger: logger) {
+                let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: store.client)
+                if pending.isEmpty { return }
+                logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
+                // The limiter counted these when they were first published; counting them again would
+                // mark them rate-limited and drop them from the outbox for good.
+                await publish(updates: [], anomalies: pending, applyLimit: false)
+            }
         } catch {
             logger.warning("anomaly outbox not drained: \(error)")
         }

@@ -115,16 +115,19 @@ public struct SignalEnricher: Sendable {
     }
 
     /// Publishes suggestions recorded but never acknowledged (the process stopped, or the broker
-    /// failed, in between). Run every 30 s by a `Periodic` relay.
+    /// failed, in between). Run every 30 s by a `Periodic` relay; one instance drains at a time
+    /// (`OutboxLease`).
     public func drainSuggestionOutbox(producer: KafkaProducer) async {
         guard let store else { return }
         do {
-            let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
-            guard !pending.isEmpty else { return }
-            _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
-            try await store.markPublished(pending.map(\.id))
-            suppressions.markPublished(pending.map(\.id))
-            logger.info("published \(pending.count) suggestion(s) left unpublished")
+            try await OutboxLease.withLease("suggestion-outbox", client: store.client, logger: logger) {
+                let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
+                guard !pending.isEmpty else { return }
+                _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
+                try await store.markPublished(pending.map(\.id))
+                suppressions.markPublished(pending.map(\.id))
+                logger.info("published \(pending.count) suggestion(s) left unpublished")
+            }
         } catch {
             logger.warning("suggestion outbox not drained: \(error)")
         }

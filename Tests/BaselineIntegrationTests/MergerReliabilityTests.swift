@@ -182,4 +182,36 @@ import Testing
             #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group)", client) == 8)
         }
     }
+
+    /// Two instances' relays draining the anomaly outbox at the same moment publish each orphaned
+    /// anomaly once (one holds the lease, the other skips the round).
+    @Test func twoRelaysPublishEachOrphanedAnomalyOnce() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("orphans")
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        try await producer.createTopics([(Topics.securityAnomalies, 1)])
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            // Committed an hour ago, never published (the process stopped in between).
+            for n in 0..<20 {
+                try await client.query("""
+                    INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
+                    VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
+                            now() - interval '1 hour')
+                    """)
+            }
+            let relays = (0..<2).map { _ in
+                ProfileMergeHandler(producer: producer, store: ProfileStore(client: client), cache: VersionCache(capacity: 1),
+                                    consumerGroup: TestStack.unique("g"), logger: logger)
+            }
+            async let first: Void = relays[0].drainAnomalyOutbox()
+            async let second: Void = relays[1].drainAnomalyOutbox()
+            _ = await (first, second)
+            #expect(try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client) == 20)
+        }
+        let events = try await TestStack.collect(Topics.securityAnomalies, count: 40, timeout: .seconds(5)) { $0.keyString == image }
+        let ids = events.compactMap { try? WireCatalog.securityAnomalies.decode($0.value).anomalyID }
+        #expect(ids.count == 20 && Set(ids).count == 20, "\(ids.count) published for 20 anomalies")
+    }
 }
