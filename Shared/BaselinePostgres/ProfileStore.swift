@@ -61,15 +61,20 @@ public struct ProfileStore: Sendable {
 }
 
 extension ProfileStore {
-    /// Versions with a learning event type whose last dump is older than `quietSeconds`.
-    public func quietLearningVersions(quietSeconds: Double, limit: Int) async throws -> [(profileKey: String, imageTag: String)] {
+    /// Versions with a learning event type whose last dump is older than `quietSeconds`, in key
+    /// order, at most `limit` of them after the version `after` (a page of a sweep: the next page
+    /// starts after this one's last version).
+    public func quietLearningVersions(quietSeconds: Double, limit: Int, after: (profileKey: String, imageTag: String)? = nil) async throws
+        -> [(profileKey: String, imageTag: String)] {
+        let (afterKey, afterTag) = after ?? ("", "")
         var result: [(String, String)] = []
         for try await row in try await client.query("""
             SELECT v.profile_key, v.image_tag FROM profile_versions v
             WHERE v.last_dump_at < now() - make_interval(secs => \(quietSeconds))
+              AND (NOT \(after != nil) OR (v.profile_key, v.image_tag) > (\(afterKey), \(afterTag)))
               AND EXISTS (SELECT 1 FROM profile_event_types e
                           WHERE e.profile_key = v.profile_key AND e.image_tag = v.image_tag AND e.state = 'learning')
-            ORDER BY v.last_dump_at LIMIT \(Int64(limit))
+            ORDER BY v.profile_key, v.image_tag LIMIT \(Int64(limit))
             """).decode((String, String).self) {
             result.append(row)
         }
