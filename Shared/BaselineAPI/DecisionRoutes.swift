@@ -79,6 +79,7 @@ struct DecisionRoutes {
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
             let image = try input.path("image"), tag = try input.path("tag")
+            _ = try await ProfileListing(client: signals.client, logger: signals.logger).instanceCount(image: image, tag: tag)
             return JSONResponse(try await signals.list(image: image, tag: tag, ruleID: try input.query("rule"), cursor: try input.cursor(),
                                                        limit: try input.limit()))
         }

@@ -343,6 +343,16 @@ struct APITests {
             try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken), body: ByteBuffer(string: "{\"max_novelty\": 2}")) { r in
                 #expect(r.status == .badRequest)
             }
+            // A misspelt key is refused, not read as "back to the default".
+            try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken), body: ByteBuffer(string: "{\"min_dump\": 5}")) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await http.execute(uri: "/api/v1/profiles/no-such-profile-\(image)/overrides", method: .get, headers: Self.auth(Self.readToken)) { r in
+                #expect(r.status == .notFound)
+            }
+            try await http.execute(uri: "/api/v1/profiles/\(Self.path(image))/versions/9.9/signals", method: .get, headers: Self.auth(Self.readToken)) { r in
+                #expect(r.status == .notFound)
+            }
             let set = try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken),
                                              body: ByteBuffer(string: "{\"min_dumps\": 50, \"min_quiet_seconds\": 600}")) { try Self.json($0) }
             #expect((set["settings"] as? [String: Any])?["min_dumps"] as? Int == 50)

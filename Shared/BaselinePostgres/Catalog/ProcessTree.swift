@@ -138,7 +138,8 @@ extension ProfileListing {
         return ProcessNodeDetail(node: node, lineage: lineage.map(NodeText.readable), activities: activities, truncated: truncated)
     }
 
-    func instanceCount(image: String, tag: String) async throws -> Int64 {
+    /// The version's instance count; `CatalogError.notFound` when the version does not exist.
+    public func instanceCount(image: String, tag: String) async throws -> Int64 {
         for try await n in try await client.query("""
             SELECT instances FROM profile_versions WHERE profile_key = \(image) AND image_tag = \(tag)
             """, logger: logger).decode(Int64.self) { return n }
