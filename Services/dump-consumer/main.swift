@@ -4,6 +4,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(serviceName: "dump-consumer", defaultHTTPPort: 9401) { config, readiness, logger in
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)

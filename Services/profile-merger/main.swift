@@ -5,6 +5,7 @@ import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) { config, readiness, logger in
     let second: Int64 = 1_000_000_000
@@ -36,7 +37,7 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
             let consumer = try KafkaConsumer(
                 configuration: config.kafka, groupID: ProfileMergeStage.defaultConsumerGroup,
                 topics: [Topics.profileMergeRequests],
-                onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache, watermarks: { try await reference.watermarks($0) },
+                onAssign: ProfileMergeStage.storedOffsets(store: store, cache: cache, bounds: reference,
                                                           logger: logger),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             reference.set(consumer)

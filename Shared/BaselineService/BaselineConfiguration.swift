@@ -1,5 +1,6 @@
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 
@@ -50,7 +51,7 @@ public struct BaselineConfiguration: Sendable {
             httpHost: env["BASELINE_HTTP_HOST"] ?? "127.0.0.1",
             httpPort: try int(env, "BASELINE_HTTP_PORT", defaultHTTPPort, range: 0...65535),
             logLevel: logLevel,
-            topicPartitions: Int32(try int(env, "BASELINE_TOPIC_PARTITIONS", 4, range: 1...10_000)),
+            topicPartitions: Int32(try int(env, "BASELINE_TOPIC_PARTITIONS", Int(Topics.defaultPartitions), range: 1...10_000)),
             createTopics: try bool(env, "BASELINE_CREATE_TOPICS", true),
             environment: env
         )
