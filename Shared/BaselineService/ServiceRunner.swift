@@ -21,12 +21,24 @@ public enum ServiceRunner {
         return registry
     }
 
-    /// Reads the configuration, checks librdkafka, and runs the services `build` returns.
+    /// The older entry point, by name (the registry's HTTP port must match).
+    @available(*, deprecated, message: "use main(service:build:)")
     public static func main(serviceName: String, defaultHTTPPort: Int,
                             build: (BaselineConfiguration, Readiness, Logger) async throws -> [any Service]) async {
+        guard let service = BaselineServiceName(rawValue: serviceName), service.defaultHTTPPort == defaultHTTPPort else {
+            FileHandle.standardError.write(Data("\(serviceName): configuration error: not in ConfigurationRegistry with port \(defaultHTTPPort)\n".utf8))
+            exit(2)
+        }
+        await main(service: service, build: build)
+    }
+
+    /// Reads the configuration, checks librdkafka, and runs the services `build` returns.
+    public static func main(service: BaselineServiceName,
+                            build: (BaselineConfiguration, Readiness, Logger) async throws -> [any Service]) async {
+        let serviceName = service.rawValue
         let config: BaselineConfiguration
         do {
-            config = try BaselineConfiguration.fromEnvironment(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort)
+            config = try BaselineConfiguration.fromEnvironment(service: service)
         } catch {
             FileHandle.standardError.write(Data("\(serviceName): configuration error: \(error)\n".utf8))
             exit(2)
