@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "dump-consumer", targets: ["dump-consumer"]),
         .executable(name: "profile-merger", targets: ["profile-merger"]),
         .executable(name: "signal-enricher", targets: ["signal-enricher"]),
+        .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
     ],
     // Exact versions (copies of these exist on the project's machines); every other package of the
@@ -96,13 +97,31 @@ let package = Package(
             path: "Shared/BaselinePipeline"
         ),
 
+        // Activity snapshots of a live Linux host read from /proc (I/O, so outside the pure core).
+        .target(name: "BaselineSnapshot", dependencies: ["BaselineCore"], path: "Shared/BaselineSnapshot"),
+
+        // profile-api: the HTTP API, its OpenAPI document and the Security Profiles page, over PostgreSQL.
+        .target(
+            name: "BaselineAPI",
+            dependencies: [
+                "BaselineCore", "BaselinePostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/BaselineAPI",
+            exclude: ["Web"]  // embedded by scripts/embed-assets into Generated/WebAssets.swift
+        ),
+
+        .executableTarget(name: "profile-api", dependencies: ["BaselineService", "BaselineAPI"], path: "Services/profile-api"),
         .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
         .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
         .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres",
+                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres", "BaselineSnapshot",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -121,9 +140,17 @@ let package = Package(
             dependencies: ["BaselineService", .product(name: "Yams", package: "Yams")],
             path: "Tests/BaselineDeployTests"
         ),
+        // /proc parsers on captured text, and snapshots of process trees the tests start.
+        .testTarget(
+            name: "BaselineSnapshotTests",
+            dependencies: ["BaselineSnapshot", "BaselineCore"],
+            path: "Tests/BaselineSnapshotTests",
+            resources: [.copy("Fixtures")]  // a fake /proc tree of captured text
+        ),
         .testTarget(
             name: "BaselineIntegrationTests",
-            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService"],
+            dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
+                           "BaselineSnapshot", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

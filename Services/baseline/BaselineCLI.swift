@@ -13,8 +13,9 @@ struct BaselineCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Baseline: security profiles for container workloads.",
-        subcommands: [DumpCommand.self, SignalCommand.self, SuggestionCommand.self, TopicCommand.self, GenerateCommand.self,
-                      EvaluateCommand.self, BenchCommand.self])
+        subcommands: [DumpCommand.self, SnapshotCommand.self, SignalCommand.self, ProfilesCommand.self, SuggestionsCommand.self,
+                      AnomaliesCommand.self, OverridesCommand.self, TopicCommand.self, GenerateCommand.self, EvaluateCommand.self,
+                      BenchCommand.self])
 }
 
 struct KafkaOptions: ParsableArguments {
@@ -199,48 +200,6 @@ struct DatabaseOptions: ParsableArguments {
             defer { group.cancelAll() }
             while let r = try await group.next() { if let r { return r } }
             throw ValidationError("database client stopped")
-        }
-    }
-}
-
-struct SuggestionCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "suggestion", abstract: "Suppression suggestions.",
-                                                    subcommands: [List.self, Accept.self])
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List suppression suggestions.")
-        @OptionGroup var db: DatabaseOptions
-        @Option(help: "open, accepted, dismissed or all.") var status = "open"
-
-        func run() async throws {
-            let status = self.status
-            let rows = try await db.withClient { client in
-                try await client.query("""
-                    SELECT suggestion_id, status, rule_id, profile_key || ':' || image_tag, query,
-                           (evidence->>'commonality')::float8, (evidence->>'instances')::int8, (evidence->>'instances_total')::int8
-                    FROM suppression_suggestions WHERE \(status) = 'all' OR status = \(status) ORDER BY created_at
-                    """).decode((String, String, String, String, String, Double, Int64, Int64).self)
-                    .reduce(into: [(String, String, String, String, String, Double, Int64, Int64)]()) { $0.append($1) }
-            }
-            print("\(rows.count) suggestion(s)")
-            for (id, st, rule, profile, query, c, i, n) in rows {
-                print("\(id) [\(st)] rule \(rule) on \(profile): \(query)  (seen on \(i)/\(n) instances, commonality \(c))")
-            }
-        }
-    }
-
-    struct Accept: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Accept a suggestion: matching signals are marked suppressed.")
-        @OptionGroup var db: DatabaseOptions
-        @Option(help: "Who accepts it (recorded).") var by = ProcessInfo.processInfo.environment["USER"] ?? "cli"
-        @Argument(help: "Suggestion id (sug-…).") var id: String
-
-        func run() async throws {
-            let (id, by) = (self.id, self.by)
-            let s = try await db.withClient { client in
-                try await SuppressionStore(client: client).accept(suggestionID: id, by: by, logger: cliLogger)
-            }
-            print("accepted \(id): suppression \(s.id) for rule \(s.ruleID): \(s.query)")
         }
     }
 }

@@ -56,5 +56,9 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
         store: store, producer: producer, interval: .seconds(sweepInterval),
         quietFor: .seconds(try config.int(.sweepQuietSeconds)), logger: logger)
     let keeper = TopicKeeper(config: config, producer: producer, logger: logger)
-    return sweepInterval > 0 ? [client, producer, stage, sweeper, keeper] : [client, producer, stage, keeper]
+    // Anomalies accepted through profile-api are learned through the merge path.
+    let learner = AcceptedAnomalyRelay(
+        store: store, producer: producer,
+        interval: .seconds(try config.int(.acceptedAnomalyIntervalSeconds)), logger: logger)
+    return sweepInterval > 0 ? [client, producer, stage, sweeper, keeper, learner] : [client, producer, stage, keeper, learner]
 }

@@ -29,7 +29,11 @@ await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger i
     let suppressions = SuppressionState()
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
     try await Topology.ensureTopics(config, producer: producer, logger: logger)
-    let enricher = SignalEnricher(cache: cache, suppressions: suppressions, store: store, config: enrichmentConfig, logger: logger)
+    var configured = SignalEnricher(cache: cache, suppressions: suppressions, store: store, config: enrichmentConfig, logger: logger)
+    let tallies = SignalTallies()
+    configured.tallies = tallies
+    let enricher = configured
+    let aggregates = SignalAggregateStore(client: client, logger: logger, maxRowsPerVersion: try config.int(.signalAggregatesPerVersion))
     let maxBatch = try config.int(.batchSize)
     let refreshSeconds = try config.int(.suppressionRefreshSeconds)
     let stage = PreparedService(
@@ -46,7 +50,8 @@ await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger i
         },
         prepare: { try await Topology.migrate(client, logger: logger) })
     let listener = try ProfileUpdatesListener(configuration: config.kafka, cache: cache, logger: logger)
-    let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger)
+    let refresher = SuppressionRefresher(store: store, state: suppressions, interval: .seconds(refreshSeconds), logger: logger,
+                                         tallies: tallies, aggregates: aggregates)
     // Suggestions stored but never acknowledged by the broker go out while the service runs.
     let relay = Periodic(every: .seconds(30)) { await enricher.drainSuggestionOutbox(producer: producer) }
     return [client, producer, listener, refresher, stage, relay, TopicKeeper(config: config, producer: producer, logger: logger)]

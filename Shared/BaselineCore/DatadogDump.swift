@@ -139,10 +139,17 @@ enum LinuxCapabilities {
 }
 
 /// DNS query type numbers to names.
-enum DNSTypes {
+public enum DNSTypes {
     static let names: [Int: String] = [1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
                                        33: "SRV", 64: "SVCB", 65: "HTTPS", 255: "ANY"]
-    static func name(_ n: Int) -> String { names[n] ?? "TYPE\(n)" }
+    static let numbers: [String: Int] = Dictionary(uniqueKeysWithValues: names.map { ($1, $0) })
+    public static func name(_ n: Int) -> String { names[n] ?? "TYPE\(n)" }
+    /// The number of a type name (`AAAA` → 28, `TYPE99` → 99).
+    public static func number(_ name: String) -> Int? {
+        if let n = numbers[name] { return n }
+        if name.hasPrefix("TYPE") { return Int(name.dropFirst(4)) }
+        return nil
+    }
 }
 
 /// Workload identity rules shared by all formats.

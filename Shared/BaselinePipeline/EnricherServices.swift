@@ -40,12 +40,18 @@ public struct SuppressionRefresher: Service {
     let state: SuppressionState
     let interval: Duration
     let logger: Logger
+    /// Per-profile signal counts to flush with the hits (nil: not kept).
+    let tallies: SignalTallies?
+    let aggregates: SignalAggregateStore?
 
-    public init(store: SuppressionStore, state: SuppressionState, interval: Duration = .seconds(2), logger: Logger) {
+    public init(store: SuppressionStore, state: SuppressionState, interval: Duration = .seconds(2), logger: Logger,
+                tallies: SignalTallies? = nil, aggregates: SignalAggregateStore? = nil) {
         self.store = store
         self.state = state
         self.interval = interval
         self.logger = logger
+        self.tallies = tallies
+        self.aggregates = aggregates
     }
 
     /// One refresh: new suppressions in, counts out.
@@ -61,6 +67,15 @@ public struct SuppressionRefresher: Service {
         } catch {
             state.putBackHits(hits)
             logger.warning("cannot store suppression hits: \(error)")
+        }
+        if let tallies, let aggregates {
+            let counts = tallies.take()
+            do {
+                try await aggregates.record(counts)
+            } catch {
+                tallies.putBack(counts)
+                logger.warning("cannot store signal aggregates: \(error)")
+            }
         }
     }
 

@@ -359,6 +359,12 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                     batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
                     batch.anomalies += r.anomalies
                 case .tick(let tick):
+                    if let accepted = tick.accepted, !accepted.isEmpty {
+                        let learned = ProfileMerge.learnAccepted(accepted, into: &working[key]!)
+                        touched[key]!.touched.formUnion(learned.touched)
+                        batch.learnedAnomalies += accepted.map(\.anomalyID)
+                        changed.insert(key)
+                    }
                     let now = max(working[key]!.version.clock, tick.at)
                     let transitions = ProfileMerge.evaluate(&working[key]!, at: now, config: model)
                     batch.transitions += transitions.map { ($0, key.profileKey, key.imageTag, nil) }

@@ -40,6 +40,8 @@ public struct SignalEnricher: Sendable {
     let cache: ProfileContextCache?
     let suppressions: SuppressionState
     let store: SuppressionStore?
+    /// Per-profile signal counts, flushed by SuppressionRefresher (nil: not kept).
+    public var tallies: SignalTallies?
     let config: EnrichmentConfiguration
     let logger: Logger
     /// The largest enriched signal to produce (librdkafka's default `message.max.bytes` is 1 000 000).
@@ -62,6 +64,7 @@ public struct SignalEnricher: Sendable {
         out.reserveCapacity(batch.count)
         var hits: [String] = []
         var suggested: [String] = []
+        var counted: [(String, EnrichmentResult)] = []
         let index = suppressions.current
         for message in batch {
             let started = ContinuousClock.now
@@ -75,6 +78,7 @@ public struct SignalEnricher: Sendable {
                 }
                 out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key, value: enriched, headers: message.headers))
                 if let s = result.suppression { hits.append(s.id) }
+                if tallies != nil, let rule = signal.ruleID { counted.append((rule, result)) }
                 if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),
                    !suggested.contains(suggestion.suggestionID), try await store?.record(suggestion) ?? true {
                     suggested.append(suggestion.suggestionID)
@@ -97,9 +101,10 @@ public struct SignalEnricher: Sendable {
                 if ms >= 0 && ms < 86_400_000 { latency.recordNanoseconds(ms * 1_000_000) }
             }
         }
-        let suppressions = self.suppressions, store = self.store, logger = self.logger
-        return StageOutput(records: out) { [hits, suggested] in
+        let suppressions = self.suppressions, store = self.store, logger = self.logger, tallies = self.tallies
+        return StageOutput(records: out) { [hits, suggested, counted] in
             for id in hits { suppressions.hit(id) }
+            for (rule, result) in counted { tallies?.add(ruleID: rule, result: result) }
             guard !suggested.isEmpty else { return }
             suppressions.markPublished(suggested)
             do {

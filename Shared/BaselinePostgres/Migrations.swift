@@ -2,7 +2,7 @@
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
-                                           detectionTrust, suggestionOutbox]
+                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -298,5 +298,53 @@ public enum Migrations {
         "ALTER TABLE suppression_suggestions ALTER COLUMN published SET DEFAULT false",
         "ALTER TABLE suppression_suggestions ADD COLUMN message jsonb",
         "CREATE INDEX suppression_suggestions_unpublished ON suppression_suggestions (created_at) WHERE NOT published",
+    ])
+
+    static let profileAPI = Migration(version: 11, name: "profile-api: workload tags on dumps, audit fields, override history, per-profile signal aggregates", statements: [
+        // Tags of the workload, for `key:value` filters (cluster and namespace were decoded but not kept).
+        "ALTER TABLE merged_dumps ADD COLUMN cluster text",
+        "ALTER TABLE merged_dumps ADD COLUMN namespace text",
+        // The version's commonality right after the dump merged: the commonality-over-time series.
+        "ALTER TABLE merged_dumps ADD COLUMN version_commonality double precision",
+        // Who decided an anomaly, and whether profile-merger has learned an accepted one.
+        "ALTER TABLE anomalies ADD COLUMN decided_by text",
+        "ALTER TABLE anomalies ADD COLUMN decided_at timestamptz",
+        "ALTER TABLE anomalies ADD COLUMN learned_at timestamptz",
+        "CREATE INDEX anomalies_to_learn ON anomalies (decided_at) WHERE status = 'accepted' AND learned_at IS NULL",
+        "ALTER TABLE suppressions ADD COLUMN changed_by text",
+        "ALTER TABLE suppressions ADD COLUMN changed_at timestamptz",
+        "ALTER TABLE profile_overrides ADD COLUMN updated_by text",
+        """
+        CREATE TABLE override_changes (
+            id bigserial PRIMARY KEY,
+            profile_key text NOT NULL,
+            overrides jsonb NOT NULL,
+            changed_by text NOT NULL,
+            changed_at timestamptz NOT NULL DEFAULT now())
+        """,
+        "CREATE INDEX override_changes_profile ON override_changes (profile_key, changed_at)",
+        // Bounded per-profile aggregates of the signals signal-enricher saw (never one row per signal).
+        """
+        CREATE TABLE profile_signals (
+            profile_key text NOT NULL,
+            image_tag text NOT NULL,
+            rule_id text NOT NULL,
+            event_type text NOT NULL,
+            node_key text NOT NULL,
+            match text NOT NULL,
+            signals bigint NOT NULL DEFAULT 0,
+            suppressed bigint NOT NULL DEFAULT 0,
+            anomalous bigint NOT NULL DEFAULT 0,
+            suggestion_id text,
+            first_seen timestamptz NOT NULL,
+            last_seen timestamptz NOT NULL,
+            last_enrichment jsonb NOT NULL,
+            PRIMARY KEY (profile_key, image_tag, rule_id, event_type, node_key))
+        """,
+        "CREATE INDEX profile_signals_recent ON profile_signals (profile_key, image_tag, last_seen DESC)",
+    ])
+
+    static let anomalyLearning = Migration(version: 12, name: "accepted anomalies: when profile-merger was last asked to learn them", statements: [
+        "ALTER TABLE anomalies ADD COLUMN learn_sent_at timestamptz",
     ])
 }

@@ -8,6 +8,8 @@ public struct ProfileBatch: Sendable {
     public var versions: [TouchedVersion] = []
     public var transitions: [(transition: LifecycleTransition, profileKey: String, imageTag: String, dumpID: String?)] = []
     public var anomalies: [Anomaly] = []
+    /// Accepted anomalies whose nodes this batch learned.
+    public var learnedAnomalies: [String] = []
     public var offsets: [StoredOffset] = []
     /// The first offset of each partition in the batch: the transaction proceeds only if the stored
     /// offset has not moved past it (another member owns the partition now: fencing).

@@ -75,26 +75,35 @@ extension ProfileStore {
             let r = batch.dumps.map(\.request)
             try await conn.query("""
                 INSERT INTO merged_dumps (dump_id, profile_key, image_tag, instance_id, host, service, dump_start, dump_end,
-                                          node_count, new_nodes, source_topic, source_partition, source_offset, warming_up)
+                                          node_count, new_nodes, source_topic, source_partition, source_offset, warming_up,
+                                          cluster, namespace)
                 SELECT dump_id, profile_key, image_tag, instance_id, NULLIF(host, ''), NULLIF(service, ''),
                        CASE WHEN start_ns >= 0 THEN to_timestamp(start_ns / 1e9) END,
                        CASE WHEN end_ns >= 0 THEN to_timestamp(end_ns / 1e9) END,
-                       node_count, new_nodes, source_topic, source_partition, source_offset, warming_up
+                       node_count, new_nodes, source_topic, source_partition, source_offset, warming_up,
+                       NULLIF(cluster, ''), NULLIF(namespace, '')
                 FROM UNNEST(\(r.map(\.dumpID))::text[], \(r.map(\.profileKey))::text[], \(r.map(\.dump.workload.imageTag))::text[],
                             \(r.map(\.dump.workload.instanceID))::text[], \(r.map { $0.dump.workload.host ?? "" })::text[],
                             \(r.map { $0.dump.workload.service ?? "" })::text[], \(r.map { $0.dump.start ?? -1 })::int8[],
                             \(r.map { $0.dump.end ?? -1 })::int8[], \(r.map { Int32(clamping: $0.dump.nodeCount) })::int4[],
                             \(batch.dumps.map { Int32(clamping: $0.newNodes) })::int4[], \(batch.dumps.map(\.sourceTopic))::text[],
                             \(batch.dumps.map(\.sourcePartition))::int4[], \(batch.dumps.map(\.sourceOffset))::int8[],
-                            \(batch.dumps.map(\.warmingUp))::bool[])
+                            \(batch.dumps.map(\.warmingUp))::bool[], \(r.map { $0.dump.workload.cluster ?? "" })::text[],
+                            \(r.map { $0.dump.workload.namespace ?? "" })::text[])
                      AS t(dump_id, profile_key, image_tag, instance_id, host, service, start_ns, end_ns, node_count, new_nodes,
-                          source_topic, source_partition, source_offset, warming_up)
+                          source_topic, source_partition, source_offset, warming_up, cluster, namespace)
                 ON CONFLICT (dump_id) DO NOTHING
                 """, logger: logger)
         }
         var updates: [ProfileUpdate] = []
         for touched in batch.versions {
             updates.append(try await writeVersion(touched, lifecycle: lifecycle, conn: conn, logger: logger))
+        }
+        if !batch.dumps.isEmpty {
+            try await conn.query("""
+                UPDATE merged_dumps d SET version_commonality = v.commonality FROM profile_versions v
+                WHERE d.dump_id = ANY(\(batch.dumps.map(\.request.dumpID))) AND v.profile_key = d.profile_key AND v.image_tag = d.image_tag
+                """, logger: logger)
         }
         if !batch.transitions.isEmpty {
             let encoder = JSONEncoder()
@@ -108,6 +117,11 @@ extension ProfileStore {
                             \(t.map(\.transition.from.rawValue))::text[], \(t.map(\.transition.to.rawValue))::text[],
                             \(t.map(\.transition.at))::int8[], \(t.map(\.transition.reason))::text[], \(evidence)::text[],
                             \(t.map { $0.dumpID ?? "" })::text[]) AS u(k, tag, et, f, tt, a, r, e, d)
+                """, logger: logger)
+        }
+        if !batch.learnedAnomalies.isEmpty {
+            try await conn.query("""
+                UPDATE anomalies SET learned_at = now() WHERE anomaly_id = ANY(\(batch.learnedAnomalies)) AND learned_at IS NULL
                 """, logger: logger)
         }
         if !batch.anomalies.isEmpty {

@@ -169,3 +169,27 @@ extension ProfileStore {
             """)
     }
 }
+
+extension ProfileStore {
+    /// Accepted anomalies not learned yet whose version still exists, oldest decision first; each is
+    /// marked as sent, so it is handed out again only after `resendAfter` seconds (a lost message).
+    /// `profileKeys` limits the claim to those profiles (tests sharing a database).
+    public func claimAcceptedAnomalies(limit: Int, resendAfter seconds: Double, profileKeys: [String]? = nil) async throws
+        -> [(profileKey: String, imageTag: String, AcceptedAnomaly)] {
+        var out: [(String, String, AcceptedAnomaly)] = []
+        for try await (id, key, tag, type, node, instance, at) in try await client.query("""
+            UPDATE anomalies a SET learn_sent_at = now()
+            WHERE a.anomaly_id IN (
+                SELECT x.anomaly_id FROM anomalies x JOIN profile_versions v USING (profile_key, image_tag)
+                WHERE x.status = 'accepted' AND x.learned_at IS NULL
+                  AND (\(profileKeys)::text[] IS NULL OR x.profile_key = ANY(\(profileKeys)::text[]))
+                  AND (x.learn_sent_at IS NULL OR x.learn_sent_at < now() - make_interval(secs => \(seconds)))
+                ORDER BY x.decided_at LIMIT \(Int64(limit)) FOR UPDATE OF x SKIP LOCKED)
+            RETURNING a.anomaly_id, a.profile_key, a.image_tag, a.event_type, a.node_key, a.instance_id, a.at_ns
+            """).decode((String, String, String, String, String, String, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            out.append((key, tag, AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at)))
+        }
+        return out
+    }
+}

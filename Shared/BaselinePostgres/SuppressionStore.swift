@@ -67,7 +67,8 @@ public struct SuppressionStore: Sendable {
             try await conn.query("""
                 INSERT INTO suppressions (suppression_id, suggestion_id, rule_id, profile_key, event_type, node_key, query, created_by)
                 VALUES (\(id), \(suggestionID), \(rule), \(profile), \(type), \(node), \(query), \(user))
-                ON CONFLICT (rule_id, profile_key, event_type, node_key) DO UPDATE SET active = true
+                ON CONFLICT (rule_id, profile_key, event_type, node_key) DO UPDATE
+                    SET active = true, changed_by = EXCLUDED.created_by, changed_at = now()
                 """, logger: logger)
             try await conn.query("""
                 UPDATE suppression_suggestions SET status = 'accepted', decided_at = now(), decided_by = \(user)

@@ -123,6 +123,44 @@ public struct BaselineConfiguration: Sendable {
     }
 }
 
+/// The older accessors by name, for code not moved to `ConfigurationVariable`s yet: the variable
+/// must be the service's in the registry, with the default and range the caller states.
+extension BaselineConfiguration {
+    func registered(_ name: String, default value: String?, _ kind: ConfigurationVariable.Kind) throws -> ConfigurationVariable {
+        guard let variable = ConfigurationRegistry.variable(name, for: service) else {
+            throw Invalid(description: "\(name) is not a setting of \(service.rawValue): add it to ConfigurationRegistry")
+        }
+        guard variable.defaultValue == value, variable.kind == kind else {
+            throw Invalid(description: "\(name): the code reads default \(value ?? "none"), \(kind); ConfigurationRegistry says "
+                          + "\(variable.defaultValue ?? "none"), \(variable.kind)")
+        }
+        return variable
+    }
+
+    @available(*, deprecated, message: "read a ConfigurationVariable: config.int(.name)")
+    public func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        try int(registered(name, default: String(value), .integer(range)))
+    }
+
+    @available(*, deprecated, message: "read a ConfigurationVariable: config.double(.name)")
+    public func double(_ name: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
+        try double(registered(name, default: String(value), .number(range)))
+    }
+
+    @available(*, deprecated, message: "read a ConfigurationVariable: config.bool(.name)")
+    public func bool(_ name: String, default value: Bool) throws -> Bool {
+        try bool(registered(name, default: String(value), .boolean))
+    }
+
+    /// Unregistered names read as their default (this accessor cannot throw); a test checks that
+    /// every name a service spells is registered.
+    @available(*, deprecated, message: "read a ConfigurationVariable: config.string(.name)")
+    public func string(_ name: String, default value: String) -> String {
+        guard let variable = ConfigurationRegistry.variable(name, for: service) else { return value }
+        return (try? string(variable)) ?? value
+    }
+}
+
 /// What logs and error messages show of a configuration: never the raw environment, Kafka property
 /// values (SASL passwords) or the database password.
 extension BaselineConfiguration: CustomStringConvertible, CustomDebugStringConvertible {

@@ -21,14 +21,15 @@ public enum ConfigurationRegistry {
                 V.mergerGroup, V.stableMaxNovelty, V.stableMinDumps, V.stableMinInstances, V.stableMinQuietSeconds,
                 V.maxLearningSeconds, V.nodeCap, V.warmupSeconds, V.maxVersionsPerProfile, V.sweepIntervalSeconds,
                 V.sweepQuietSeconds, V.patternThreshold, V.anomalyLimit, V.anomalyWindowSeconds, V.mergerProfileCacheSize,
+                V.acceptedAnomalyIntervalSeconds,
             ]
         case .signalEnricher:
             return kafka + [V.databaseURL] + ops + [
                 V.enricherGroup, V.warmupSeconds, V.enricherProfileCacheSize, V.suggestionMinCommonality, V.autoSuppress,
-                V.suppressionRefreshSeconds,
+                V.suppressionRefreshSeconds, V.signalAggregatesPerVersion,
             ]
         case .profileAPI:
-            return [V.databaseURL] + ops + [V.apiTokens, V.apiTokensFile, V.apiMaxBodyBytes, V.apiCORSOrigins]
+            return [V.databaseURL] + ops + [V.apiTokens, V.apiTokensFile, V.apiMaxBodyBytes, V.apiMaxImportBytes, V.apiCORSOrigins]
         }
     }
 
@@ -39,6 +40,9 @@ public enum ConfigurationRegistry {
 }
 
 extension BaselineServiceName {
+    /// Whether the service talks to Kafka (it lists BASELINE_KAFKA_BROKERS).
+    public var usesKafka: Bool { ConfigurationRegistry.variables(for: self).contains(.kafkaBrokers) }
+
     /// Port of the ops endpoint (and of profile-api's API) when BASELINE_HTTP_PORT is unset.
     public var defaultHTTPPort: Int {
         switch self {
@@ -127,6 +131,8 @@ extension ConfigurationVariable {
     public static let anomalyLimit = Self("BASELINE_ANOMALY_LIMIT", default: "10", .integer(0...1_000_000),
                                        "anomalies published per instance per window …")
     public static let anomalyWindowSeconds = Self("BASELINE_ANOMALY_WINDOW_SECONDS", default: "60", .integer(1...86_400), "… of this length")
+    public static let acceptedAnomalyIntervalSeconds = Self("BASELINE_ACCEPTED_ANOMALY_INTERVAL_SECONDS", default: "5", .integer(1...3600),
+                                                            "how often anomalies accepted through profile-api are sent to be learned (through `profile-merge-requests`)")
     public static let mergerProfileCacheSize = Self("BASELINE_PROFILE_CACHE_SIZE", default: "1000", .integer(1...1_000_000),
                                                  "profile versions kept in memory")
 
@@ -142,14 +148,19 @@ extension ConfigurationVariable {
     public static let suppressionRefreshSeconds = Self("BASELINE_SUPPRESSION_REFRESH_SECONDS", default: "2", .integer(1...3600),
                                                     "how often accepted suppressions are reloaded")
 
+    public static let signalAggregatesPerVersion = Self("BASELINE_SIGNAL_AGGREGATES_PER_VERSION", default: "1000", .integer(10...1_000_000),
+                                                        "signal aggregate rows kept per profile version (what does not fit is counted in the rule's `*` row)")
+
     // MARK: profile-api
     public static let apiTokens = Self("BASELINE_API_TOKENS", default: nil, .text, required: true, alternative: "BASELINE_API_TOKENS_FILE",
-                                    "API tokens, comma-separated `TOKEN:read` or `TOKEN:write`")
+                                    "bearer tokens, comma-separated `TOKEN:read` or `TOKEN:write` ([api.md](api.md)); without any, every `/api/v1` call is refused")
     public static let apiTokensFile = Self("BASELINE_API_TOKENS_FILE", default: nil, .text,
-                                        "the same, from a file (e.g. a mounted secret)")
-    public static let apiMaxBodyBytes = Self("BASELINE_API_MAX_BODY_BYTES", default: "1048576", .integer(1...(1 << 30)),
-                                          "largest request body accepted")
+                                        "a file of `TOKEN SCOPE [NAME]` lines (e.g. a mounted secret; both may be given)")
+    public static let apiMaxBodyBytes = Self("BASELINE_API_MAX_BODY_BYTES", default: "1048576", .integer(1024...(64 << 20)),
+                                          "largest request body (413 beyond)")
+    public static let apiMaxImportBytes = Self("BASELINE_API_MAX_IMPORT_BYTES", default: "268435456", .integer(1024...(4 << 30)),
+                                           "largest import body")
     public static let apiCORSOrigins = Self("BASELINE_API_CORS_ORIGINS", default: nil, .text,
-                                         "origins allowed to call the API from a browser, comma-separated; empty: CORS off")
+                                         "origins whose pages may call the API, comma-separated; empty: CORS off")
 
 }

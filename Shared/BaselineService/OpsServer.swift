@@ -8,6 +8,14 @@ public enum OpsServer {
     public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: Readiness,
                             logger: Logger) -> any Service {
         let router = Router()
+        addRoutes(to: router, registry: registry, readiness: readiness)
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+    }
+
+    /// `/metrics`, `/healthz` and `/readyz` on a router of the service's own (profile-api serves
+    /// them beside its API, on one port).
+    public static func addRoutes<Context: RequestContext>(to router: Router<Context>, registry: PrometheusCollectorRegistry,
+                                                          readiness: Readiness) {
         router.get("/metrics") { _, _ -> Response in
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
@@ -19,6 +27,5 @@ public enum OpsServer {
             return Response(status: status.ready ? .ok : .serviceUnavailable,
                             body: .init(byteBuffer: ByteBuffer(string: status.reason + "\n")))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
     }
 }

@@ -152,6 +152,55 @@ import Testing
         #expect(object["instance_id"] as? String == "\(image)-i1")
     }
 
+    /// An anomaly accepted through the API is learned by the merger (in order with the profile's
+    /// dumps) and not raised again; a different unknown binary still is.
+    @Test func acceptedAnomalyIsLearnedThroughTheMergePath() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        let group = TestStack.unique("g")
+        try await producer.createTopics([(topic, 1)])
+        var requests = workload(image)
+        requests.append(request(image, dump: "\(image)-late", instance: "\(image)-i1", at: 400, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]))
+        try await produce(requests, to: topic, producer: producer)
+        let first = Int64(requests.count)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await runMerger(topic: topic, group: group, expected: first, maxBatch: 5, client: client, producer: producer)
+            let id = try #require(try await client.query("SELECT anomaly_id FROM anomalies WHERE profile_key = \(image)")
+                .decode(String.self).reduce(into: [String]()) { $0.append($1) }.first)
+            let decided = try await AnomalyDecisions(client: client, logger: TestStack.logger).decide(id, .accepted, by: "alice")
+            #expect(decided.status == "accepted" && decided.decidedBy == "alice" && decided.learnedAt == nil)
+
+            let relay = AcceptedAnomalyRelay(store: ProfileStore(client: client), producer: producer, topic: topic, logger: logger)
+            // Only this test's profile: other tests accept anomalies in the shared test database.
+            #expect(try await relay.relay(profiles: [image]) == 1)
+            let sent = try await client.query("SELECT learn_sent_at IS NOT NULL FROM anomalies WHERE anomaly_id = \(id)")
+                .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
+            #expect(sent == [true])
+            #expect(try await relay.relay(profiles: [image]) == 0, "sent once until the resend delay")
+            // Later: nc again from another established instance (learned now), and an unknown binary (still an anomaly).
+            let later = [request(image, dump: "\(image)-again", instance: "\(image)-i2", at: 420, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]),
+                         request(image, dump: "\(image)-other", instance: "\(image)-i2", at: 421, children: ["/usr/bin/socat"], files: ["/etc/app.conf"])]
+            try await produce(later, to: topic, producer: producer)
+            try await runMerger(topic: topic, group: group, expected: first + 1 + Int64(later.count), maxBatch: 5, client: client,
+                                producer: producer)
+            let nodes = try await client.query("""
+                SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
+                """).decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+            #expect(nodes == ["/app", "/app > /bin/sh", "/app > /usr/bin/nc"])
+            let anomalies = try await client.query("""
+                SELECT node_key, status FROM anomalies WHERE profile_key = \(image) ORDER BY recorded_at, node_key
+                """).decode((String, String).self).reduce(into: [String]()) { $0.append("\($1.0) \($1.1)") }
+            #expect(anomalies == ["/app > /usr/bin/nc accepted", "/app > /usr/bin/socat pending"])
+            let learned = try await AnomalyDecisions(client: client, logger: TestStack.logger).get(id)
+            #expect(learned.learnedAt != nil)
+            #expect(try await relay.relay(profiles: [image]) == 0, "a learned anomaly is not sent again")
+        }
+    }
+
     @Test func perProfileOverridesAndTimeToStableEstimates() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)

@@ -19,6 +19,9 @@ public struct EnrichmentResult: Sendable, Hashable {
     public var context: BaselineContext
     public var suggestion: SuppressionSuggestion?
     public var suppression: Suppression?
+    /// The profile node the signal matched, else the node its activity would be: what the
+    /// per-profile signal aggregates are keyed by (not part of the enriched signal).
+    public var nodeKey: ProfileNodeKey?
 
     public init(context: BaselineContext, suggestion: SuppressionSuggestion? = nil, suppression: Suppression? = nil) {
         self.context = context
@@ -64,7 +67,9 @@ public enum Enrichment {
                 : warmingUp
                 ? "not in profile: \(describe(activity)) was never seen for \(name), but the container started less than \(config.warmupPeriod / 1_000_000_000) s before (warm-up: no anomaly)"
                 : "not in profile: \(describe(activity)) was never seen for \(name), whose \(activity.type.rawValue) baseline is stable (anomaly)"
-            return EnrichmentResult(context: ctx)
+            var unmatched = EnrichmentResult(context: ctx)
+            unmatched.nodeKey = activity.key(differentiateArgs: v.differentiateArgs)
+            return unmatched
         }
         let (lineage, activityPart) = match.key.parts
         ctx.inProfile = true
@@ -77,6 +82,7 @@ public enum Enrichment {
         ctx.explanation = "in profile: \(describe(activity))\(via) \(seen); \(activity.type.rawValue) baseline is \(typeState.rawValue)"
 
         var result = EnrichmentResult(context: ctx)
+        result.nodeKey = match.key
         if let rule = signal.ruleID, let s = suppressions.find(ruleID: rule, profileKey: v.profileKey, node: match.key) {
             result.context.suppressed = true
             result.context.suppressionID = s.id

@@ -11,7 +11,7 @@ public struct LifecycleConfiguration: Sendable, Hashable, Codable {
     public init() {}
 }
 
-public enum LifecycleState: String, Codable, Sendable, Hashable {
+public enum LifecycleState: String, Codable, Sendable, Hashable, CaseIterable {
     case learning, stable, unstable
 }
 

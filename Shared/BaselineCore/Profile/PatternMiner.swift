@@ -72,6 +72,17 @@ public struct PatternMiner: Sendable, Hashable, Codable {
         return true
     }
 
+    /// Whether `path` is a pattern this miner could have produced: wildcards only in the last
+    /// component, each a whole token, and at least one constant word token beside them. An
+    /// imported profile must not bring a pattern wider than mining ever makes (`/tmp/*`, `/*/x`).
+    public static func isWellFormedPattern(_ path: String) -> Bool {
+        let (dir, name) = split(path)
+        guard !dir.contains("*") else { return false }
+        let t = tokens(name)
+        guard t.contains(where: { $0.text == "*" }), t.allSatisfy({ !$0.text.contains("*") || $0.text == "*" }) else { return false }
+        return t.contains { $0.isWord && $0.text != "*" }
+    }
+
     /// Splits a file path into its directory and last component.
     public static func split(_ path: String) -> (dir: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return ("", path) }

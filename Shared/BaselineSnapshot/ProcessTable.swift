@@ -1,0 +1,49 @@
+/// Every process of the host at one moment (stat and cgroup, executables when asked), with the
+/// parent → children map: the input of workload grouping.
+public struct ProcessTable: Sendable {
+    public var processes: [Int64: ProcessSummary] = [:]
+    /// Listed processes that could not be read. A process whose parent is here is not attached to
+    /// any other ancestor: that would invent a lineage.
+    public var failed: Set<Int64> = []
+    public var children: [Int64: [Int64]] = [:]
+    public var stats = SnapshotStats()
+
+    public init() {}
+
+    /// Reads the table. `excluding` (the snapshotting process itself) is left out silently.
+    /// Listing the /proc root is the only failure that stops a snapshot: without it there is nothing.
+    public static func scan(_ reader: ProcReader, excluding: Set<Int64> = [], executables: Bool = false) throws(ProcError) -> ProcessTable {
+        var table = ProcessTable()
+        for pid in try reader.listPIDs() where !excluding.contains(pid) {
+            table.stats.listed += 1
+            do throws(ProcError) {
+                let stat = try reader.stat(pid)
+                if stat.isKernelThread {
+                    table.stats.kernelThreads += 1
+                    continue
+                }
+                if stat.isExited { throw .vanished }
+                var summary = try reader.summary(stat)
+                if executables { summary.executable = try reader.executable(pid) }
+                table.processes[pid] = summary
+            } catch {
+                table.stats.count(error)
+                table.failed.insert(pid)
+            }
+        }
+        for summary in table.processes.values { table.children[summary.ppid, default: []].append(summary.pid) }
+        for key in table.children.keys { table.children[key]!.sort() }
+        return table
+    }
+
+    /// `pid` and every process below it that was read.
+    public func subtree(of pid: Int64) -> Set<Int64> {
+        guard processes[pid] != nil else { return [] }
+        var members: Set<Int64> = [pid]
+        var stack = [pid]
+        while let p = stack.popLast() {
+            for c in children[p] ?? [] where members.insert(c).inserted { stack.append(c) }
+        }
+        return members
+    }
+}

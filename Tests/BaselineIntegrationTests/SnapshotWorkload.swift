@@ -1,0 +1,1 @@
+../BaselineSnapshotTests/SnapshotWorkload.swift
