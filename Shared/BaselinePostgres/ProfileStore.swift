@@ -193,3 +193,24 @@ extension ProfileStore {
         return out
     }
 }
+
+extension ProfileStore {
+    /// The anomalies of `ids` that are accepted, not learned yet and belong to this version, as
+    /// the database has them: a tick names anomalies, it never brings nodes of its own (anyone
+    /// who can write to the topic could otherwise teach a stable profile).
+    public static func acceptedToLearn(_ ids: [String], profileKey: String, imageTag: String, conn: PostgresConnection,
+                                       logger: Logger) async throws -> [AcceptedAnomaly] {
+        guard !ids.isEmpty else { return [] }
+        var out: [AcceptedAnomaly] = []
+        for try await (id, type, node, instance, at) in try await conn.query("""
+            SELECT anomaly_id, event_type, node_key, instance_id, at_ns FROM anomalies
+            WHERE anomaly_id = ANY(\(ids)) AND profile_key = \(profileKey) AND image_tag = \(imageTag)
+              AND status = 'accepted' AND learned_at IS NULL
+            ORDER BY anomaly_id FOR UPDATE
+            """, logger: logger).decode((String, String, String, String, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            out.append(AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at))
+        }
+        return out
+    }
+}

@@ -115,36 +115,71 @@ extension ProfileListing {
         }
         var items: [HistoryEntry] = []
         var keys: [(Int64, String)] = []
+        // Each branch returns its own newest `limit + 1` after the cursor (in the global order:
+        // time, then kind/type/ref), so a page reads O(limit) rows per branch, not the history.
+        let n = Int64(limit + 1)
+        let bound: Int64? = after?.0, tie: String? = after?.1
         for try await (at, kind, type, detail, by, ref, us, tiebreak) in try await client.query("""
-            SELECT at, kind, event_type, detail, by_user, ref, us, tiebreak FROM (
-            SELECT *, (extract(epoch FROM at) * 1000000)::int8 AS us,
-                   kind || chr(1) || coalesce(event_type, '') || chr(1) || coalesce(ref, '') AS tiebreak FROM (
-                SELECT merged_at AS at, 'dump_merged' AS kind, NULL::text AS event_type,
-                       format('%s nodes, %s new, from %s', node_count, new_nodes, instance_id) AS detail, NULL::text AS by_user, dump_id AS ref
-                FROM merged_dumps WHERE profile_key = \(image) AND image_tag = \(tag)
+            WITH h AS (
+                (SELECT merged_at AS at, 'dump_merged' AS kind, NULL::text AS event_type,
+                        format('%s nodes, %s new, from %s', node_count, new_nodes, instance_id) AS detail, NULL::text AS by_user,
+                        dump_id AS ref, 'dump_merged' || chr(1) || chr(1) || dump_id AS tiebreak
+                 FROM merged_dumps WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR merged_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (merged_at, 'dump_merged' || chr(1) || chr(1) || dump_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT recorded_at, 'state_changed', event_type, from_state || ' -> ' || to_state || ': ' || reason, NULL, dump_id
-                FROM state_transitions WHERE profile_key = \(image) AND image_tag = \(tag)
+                (SELECT recorded_at, 'state_changed', event_type, from_state || ' -> ' || to_state || ': ' || reason, NULL, dump_id,
+                        'state_changed' || chr(1) || event_type || chr(1) || coalesce(dump_id, '') || chr(1) || id
+                 FROM state_transitions WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR recorded_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (recorded_at, 'state_changed' || chr(1) || event_type || chr(1) || coalesce(dump_id, '') || chr(1) || id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT recorded_at, 'anomaly', event_type, node_key, NULL, anomaly_id
-                FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag)
+                (SELECT recorded_at, 'anomaly', event_type, node_key, NULL, anomaly_id,
+                        'anomaly' || chr(1) || event_type || chr(1) || anomaly_id
+                 FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR recorded_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (recorded_at, 'anomaly' || chr(1) || event_type || chr(1) || anomaly_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT decided_at, 'anomaly_' || status, event_type, node_key, decided_by, anomaly_id
-                FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag) AND decided_at IS NOT NULL
+                (SELECT decided_at, 'anomaly_' || status, event_type, node_key, decided_by, anomaly_id,
+                        'anomaly_' || status || chr(1) || event_type || chr(1) || anomaly_id
+                 FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag) AND decided_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR decided_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (decided_at, 'anomaly_' || status || chr(1) || event_type || chr(1) || anomaly_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT changed_at, 'overrides_changed', NULL, overrides::text, changed_by, id::text
-                FROM override_changes WHERE profile_key = \(image)
+                (SELECT changed_at, 'overrides_changed', NULL, overrides::text, changed_by, id::text,
+                        'overrides_changed' || chr(1) || chr(1) || id::text
+                 FROM override_changes WHERE profile_key = \(image)
+                   AND (\(before)::timestamptz IS NULL OR changed_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (changed_at, 'overrides_changed' || chr(1) || chr(1) || id::text)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT created_at, 'suppression_created', event_type, rule_id || ': ' || query, created_by, suppression_id
-                FROM suppressions WHERE profile_key = \(image)
+                (SELECT created_at, 'suppression_created', event_type, rule_id || ': ' || query, created_by, suppression_id,
+                        'suppression_created' || chr(1) || event_type || chr(1) || suppression_id
+                 FROM suppressions WHERE profile_key = \(image)
+                   AND (\(before)::timestamptz IS NULL OR created_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (created_at, 'suppression_created' || chr(1) || event_type || chr(1) || suppression_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT changed_at, 'suppression_changed', event_type, CASE WHEN active THEN 'enabled' ELSE 'disabled' END, changed_by,
-                       suppression_id
-                FROM suppressions WHERE profile_key = \(image) AND changed_at IS NOT NULL
-            ) h) k
-            WHERE (\(before)::timestamptz IS NULL OR at < \(before))
-              AND (\(after?.0)::int8 IS NULL OR (us, tiebreak) < (\(after?.0), \(after?.1)))
-            ORDER BY us DESC, tiebreak DESC LIMIT \(Int64(limit + 1))
+                (SELECT changed_at, 'suppression_changed', event_type, CASE WHEN active THEN 'enabled' ELSE 'disabled' END, changed_by,
+                        suppression_id, 'suppression_changed' || chr(1) || event_type || chr(1) || suppression_id
+                 FROM suppressions WHERE profile_key = \(image) AND changed_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR changed_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (changed_at, 'suppression_changed' || chr(1) || event_type || chr(1) || suppression_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
+            )
+            SELECT at, kind, event_type, detail, by_user, ref, (extract(epoch FROM at) * 1000000)::int8, tiebreak
+            FROM h ORDER BY at DESC, tiebreak DESC LIMIT \(n)
             """, logger: logger).decode((Date, String, String?, String, String?, String?, Int64, String).self) {
             items.append(HistoryEntry(at: at, kind: kind, eventType: type, detail: detail, by: by, ref: ref))
             keys.append((us, tiebreak))
