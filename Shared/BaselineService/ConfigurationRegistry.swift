@@ -29,7 +29,8 @@ public enum ConfigurationRegistry {
                 V.suppressionRefreshSeconds, V.signalAggregatesPerVersion,
             ]
         case .profileAPI:
-            return [V.databaseURL] + ops + [V.apiTokens, V.apiTokensFile, V.apiMaxBodyBytes, V.apiMaxImportBytes, V.apiCORSOrigins]
+            return [V.databaseURL] + ops + [V.apiTokens, V.apiTokensFile, V.apiMaxBodyBytes, V.apiMaxImportBytes, V.apiCORSOrigins,
+                                                  V.apiStatementTimeoutSeconds]
         }
     }
 
@@ -153,13 +154,15 @@ extension ConfigurationVariable {
 
     // MARK: profile-api
     public static let apiTokens = Self("BASELINE_API_TOKENS", default: nil, .text, required: true, alternative: "BASELINE_API_TOKENS_FILE",
-                                    "bearer tokens, comma-separated `TOKEN:read` or `TOKEN:write` ([api.md](api.md)); without any, every `/api/v1` call is refused")
+                                    "bearer tokens, comma-separated `TOKEN:read` or `TOKEN:write` ([api.md](api.md)); the service does not start without any")
     public static let apiTokensFile = Self("BASELINE_API_TOKENS_FILE", default: nil, .text,
                                         "a file of `TOKEN SCOPE [NAME]` lines (e.g. a mounted secret; both may be given)")
     public static let apiMaxBodyBytes = Self("BASELINE_API_MAX_BODY_BYTES", default: "1048576", .integer(1024...(64 << 20)),
                                           "largest request body (413 beyond)")
     public static let apiMaxImportBytes = Self("BASELINE_API_MAX_IMPORT_BYTES", default: "268435456", .integer(1024...(4 << 30)),
                                            "largest import body")
+    public static let apiStatementTimeoutSeconds = Self("BASELINE_API_STATEMENT_TIMEOUT_SECONDS", default: "10", .integer(1...3600),
+                                                        "longest a query may run before the request fails (503 `query_timeout`)")
     public static let apiCORSOrigins = Self("BASELINE_API_CORS_ORIGINS", default: nil, .text,
                                          "origins whose pages may call the API, comma-separated; empty: CORS off")
 

@@ -78,7 +78,8 @@ import Testing
                 if service != .profileAPI {
                     #expect(spelled.isEmpty, "Services/\(service.rawValue)/\(file) names \(spelled): read them through ConfigurationRegistry")
                 }
-                for name in spelled {
+                // BASELINE_API_TOKEN is the CLI's, named in profile-api's hint about a mistyped variable.
+                for name in spelled where name != "BASELINE_API_TOKEN" {
                     #expect(known.contains(name), "Services/\(service.rawValue)/\(file) reads \(name), which ConfigurationRegistry does not list")
                 }
             }
