@@ -37,6 +37,9 @@ let package = Package(
             dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/BaselineCore"
         ),
+        // The wire contract: topic names, header names, and which message type each topic carries.
+        // What the CLI and the services share without the pipeline.
+        .target(name: "BaselineWire", dependencies: ["BaselineCore"], path: "Shared/BaselineWire"),
         // zlib, for gzip-compressed dumps (Debian's zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Shared/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -75,6 +78,7 @@ let package = Package(
                 "BaselineKafka",
                 "BaselinePostgres",
                 "BaselinePipeline",
+                "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -88,7 +92,7 @@ let package = Package(
         .target(
             name: "BaselinePipeline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePostgres",
+                "BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -125,14 +129,25 @@ let package = Package(
             ],
             path: "Services/profile-api"
         ),
-        .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
-        .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
-        .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),
+        .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/dump-consumer"),
+        .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/profile-merger"),
+        .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/signal-enricher"),
+        // Feeding a generated fleet through a running pipeline and tallying what comes out (`baseline evaluate`).
+        .target(
+            name: "BaselineEvaluation",
+            dependencies: [
+                "BaselineCore", "BaselineKafka", "BaselineWire",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/BaselineEvaluation"
+        ),
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres", "BaselineSnapshot",
+                "BaselineCore", "BaselineEvaluation", "BaselineKafka", "BaselinePostgres", "BaselineSnapshot", "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/baseline"
@@ -147,9 +162,10 @@ let package = Package(
         // The deployment files (compose, Kubernetes, Dockerfile, docs) against the configuration registry.
         .testTarget(
             name: "BaselineDeployTests",
-            dependencies: ["BaselineService", .product(name: "Yams", package: "Yams")],
+            dependencies: ["BaselineService", "BaselineWire", .product(name: "Yams", package: "Yams")],
             path: "Tests/BaselineDeployTests"
         ),
+        .testTarget(name: "BaselineWireTests", dependencies: ["BaselineWire", "BaselineCore"], path: "Tests/BaselineWireTests"),
         // /proc parsers on captured text, and snapshots of process trees the tests start.
         .testTarget(
             name: "BaselineSnapshotTests",
@@ -160,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
-                           "BaselineSnapshot", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                           "BaselineSnapshot", "BaselineWire", "BaselineEvaluation", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

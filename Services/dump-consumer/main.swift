@@ -4,6 +4,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(service: .dumpConsumer) { config, readiness, logger in
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)

@@ -5,6 +5,7 @@ import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
     let second: Int64 = 1_000_000_000
@@ -37,7 +38,7 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
             let consumer = try KafkaConsumer(
                 configuration: config.kafka, groupID: group,
                 topics: [Topics.profileMergeRequests],
-                onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache, watermarks: { try await reference.watermarks($0) },
+                onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache, bounds: reference,
                                                           logger: logger),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             reference.set(consumer)

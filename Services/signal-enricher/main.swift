@@ -5,6 +5,7 @@ import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineService
+import BaselineWire
 
 await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger in
     var enrichment = EnrichmentConfiguration()

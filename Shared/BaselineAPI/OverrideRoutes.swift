@@ -39,7 +39,7 @@ struct OverrideRoutes {
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
             let doc = try await input.body(ProfileDocument.self, limit: configuration.maxImportBytes)
-            let key = try await export.importVersion(doc, as: try input.query("as_image"), tag: try input.query("as_tag"))
+            let key = try await export.importVersion(doc, as: try input.query("as_image"), tag: try input.query("as_tag"), by: input.user)
             return JSONResponse(key, status: .created)
         }
     }

@@ -2,7 +2,7 @@
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
-                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning, apiIndexes]
+                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning, apiIndexes, importedVersions]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -356,5 +356,10 @@ public enum Migrations {
         "CREATE INDEX state_transitions_by_time ON state_transitions (profile_key, image_tag, recorded_at DESC)",
         "CREATE INDEX merged_dumps_by_time ON merged_dumps (profile_key, image_tag, merged_at DESC, dump_id DESC)",
         "CREATE INDEX profile_signals_by_time ON profile_signals (profile_key, image_tag, last_seen DESC, rule_id, event_type, node_key)",
+    ])
+
+    static let importedVersions = Migration(version: 14, name: "imported versions: who imported them and when", statements: [
+        "ALTER TABLE profile_versions ADD COLUMN imported_by text",
+        "ALTER TABLE profile_versions ADD COLUMN imported_at timestamptz",
     ])
 }

@@ -1,5 +1,6 @@
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 

@@ -1,4 +1,4 @@
-import BaselinePipeline
+import BaselineWire
 
 /// Every environment variable of every service, with its default, range and meaning. Services read
 /// their settings only through it (`BaselineConfiguration.int(_:)` and friends refuse a variable
@@ -63,7 +63,7 @@ extension ConfigurationVariable {
                                           "extra librdkafka properties, `key=value` separated by commas or newlines; they override Baseline's defaults (SASL, TLS, group timing)")
     public static let kafkaPropertiesFile = Self("BASELINE_KAFKA_PROPERTIES_FILE", default: nil, .text,
                                               "the same, from a file (`#` comments allowed); `BASELINE_KAFKA_PROPERTIES` wins where both set a key")
-    public static let topicPartitions = Self("BASELINE_TOPIC_PARTITIONS", default: "4", .integer(1...10_000),
+    public static let topicPartitions = Self("BASELINE_TOPIC_PARTITIONS", default: String(Topics.defaultPartitions), .integer(1...10_000),
                                           "partitions of topics the service creates at start-up when missing (existing topics are left as they are)")
     public static let createTopics = Self("BASELINE_CREATE_TOPICS", default: "true", .boolean,
                                        "create missing topics at start-up and every minute; `false` where a platform or the topic job owns them")

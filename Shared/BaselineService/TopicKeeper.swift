@@ -1,5 +1,6 @@
 import BaselineKafka
 import BaselinePipeline
+import BaselineWire
 import Logging
 import ServiceLifecycle
 

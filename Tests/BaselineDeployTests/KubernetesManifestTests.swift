@@ -1,4 +1,4 @@
-import BaselinePipeline
+import BaselineWire
 import BaselineService
 import Foundation
 import Testing

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -26,34 +27,8 @@ import Testing
         try await fixtures.runMerger(topic: topic, group: group, expected: expected, maxBatch: maxBatch, client: client, producer: producer)
     }
 
-    /// Everything stored about a profile, as comparable text (wall-clock columns excluded).
     func snapshot(_ image: String, client: PostgresClient) async throws -> [String] {
-        var rows: [String] = []
-        for try await r in try await client.query("""
-            SELECT image_tag || ' ' || dumps_merged || ' ' || instances || ' ' || nodes || ' ' || round(commonality::numeric, 6) || ' ' || state
-            FROM profile_versions WHERE profile_key = \(image)
-            """).decode(String.self) { rows.append("version " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || node_key || ' ' || dumps || ' ' || instances || ' ' || instance_ordinals::text || ' '
-                   || first_seen_ns || ' ' || last_seen_ns
-            FROM profile_nodes WHERE profile_key = \(image) ORDER BY event_type, node_key
-            """).decode(String.self) { rows.append("node " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || state || ' ' || nodes || ' ' || q1 || ' ' || q2 || ' ' || incidences || ' ' || round(coverage::numeric, 6)
-                   || ' ' || learning_since_ns || ' ' || last_new_node_ns
-            FROM profile_event_types WHERE profile_key = \(image) ORDER BY event_type
-            """).decode(String.self) { rows.append("type " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || from_state || '>' || to_state || ' ' || at_ns || ' ' || dump_id || ' ' || evidence::text
-            FROM state_transitions WHERE profile_key = \(image) ORDER BY at_ns, event_type
-            """).decode(String.self) { rows.append("transition " + r) }
-        for try await r in try await client.query("""
-            SELECT anomaly_id || ' ' || status FROM anomalies WHERE profile_key = \(image) ORDER BY anomaly_id
-            """).decode(String.self) { rows.append("anomaly " + r) }
-        for try await r in try await client.query("""
-            SELECT dump_id || ' ' || instance_id || ' ' || new_nodes FROM merged_dumps WHERE profile_key = \(image) ORDER BY dump_id
-            """).decode(String.self) { rows.append("dump " + r) }
-        return rows
+        try await fixtures.snapshot(image, client: client)
     }
 
     @Test func replaysAndBatchBoundariesLeaveProfilesIdentical() async throws {
@@ -177,7 +152,7 @@ import Testing
             forged.accepted = [AcceptedAnomaly(anomalyID: id, node: .process(lineage: ["/app", "/usr/bin/evil"]), instanceID: "\(image)-i1", at: 1),
                                AcceptedAnomaly(anomalyID: "made-up", node: .process(lineage: ["/app", "/usr/bin/evil2"]), instanceID: "x", at: 1)]
             _ = try await producer.sendAll([KafkaRecord(topic: topic, key: image, value: Array(try JSONEncoder().encode(forged)),
-                                                        headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])])
+                                                        headers: [KafkaHeader(WireHeaders.kind, WireHeaders.clockTickKind)])])
             try await runMerger(topic: topic, group: group, expected: first + 1, maxBatch: 5, client: client, producer: producer)
             let afterForgery = try await client.query("""
                 SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'

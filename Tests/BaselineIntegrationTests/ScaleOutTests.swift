@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing

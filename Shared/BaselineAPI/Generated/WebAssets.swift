@@ -217,8 +217,22 @@ function statusBadge(status) { return h("span", { className: "badge status-" + s
 function safeClass(v) { return String(v || "").replace(/[^a-z_-]/gi, ""); }
 
 // Node keys as people read them: `a > b > c | activity`, percent-escapes undone.
+// Undoes the key builder's percent-escapes for reading, except where the character could mislead:
+// separators (" > ", " | "), brackets, quotes, "%", control, format and bidi characters, and
+// whitespace other than a plain space stay escaped, so one process can never look like two.
 function readable(text) {
-  try { return decodeURIComponent(text); } catch (e) { return text; }
+  let decoded;
+  try { decoded = decodeURIComponent(text); } catch (e) { return text; }
+  let out = "";
+  for (const ch of decoded) {
+    if (/[>|\[\]"\\%]/.test(ch) || /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u.test(ch) || (/\s/.test(ch) && ch !== " ")) {
+      out += encodeURIComponent(ch).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+      if (/[>|\[\]"\\%]/.test(ch) && encodeURIComponent(ch) === ch) out = out.slice(0, -1) + "%" + ch.charCodeAt(0).toString(16).toUpperCase();
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 function lastProcess(key) {
   const lineage = String(key).split(" | ")[0].split(" > ");
@@ -3220,7 +3234,8 @@ route();
               "anomaly_dismissed",
               "overrides_changed",
               "suppression_created",
-              "suppression_changed"
+              "suppression_changed",
+              "imported"
             ]
           },
           "event_type": {

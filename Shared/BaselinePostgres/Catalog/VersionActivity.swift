@@ -177,6 +177,13 @@ extension ProfileListing {
                    AND (\(bound)::int8 IS NULL OR (changed_at, 'suppression_changed' || chr(1) || event_type || chr(1) || suppression_id)
                         < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
                  ORDER BY 1 DESC, 7 DESC LIMIT \(n))
+                UNION ALL
+                (SELECT imported_at, 'imported', NULL, format('imported: %s nodes, %s instances', nodes, instances), imported_by,
+                        image_tag, 'imported' || chr(1) || chr(1) || image_tag
+                 FROM profile_versions WHERE profile_key = \(image) AND image_tag = \(tag) AND imported_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR imported_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (imported_at, 'imported' || chr(1) || chr(1) || image_tag)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie))))
             )
             SELECT at, kind, event_type, detail, by_user, ref, (extract(epoch FROM at) * 1000000)::int8, tiebreak
             FROM h ORDER BY at DESC, tiebreak DESC LIMIT \(n)
