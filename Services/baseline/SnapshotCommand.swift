@@ -1,8 +1,8 @@
 import ArgumentParser
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline
 import BaselineSnapshot
+import BaselineWire
 import Dispatch
 import Foundation
 
@@ -111,7 +111,7 @@ struct SnapshotCommand: AsyncParsableCommand {
                 }
                 if send {
                     records.append(KafkaRecord(topic: topic, key: dump.workload.profileKey, value: bytes,
-                                               headers: [KafkaHeader(DumpIngestor.contentTypeHeader, "application/json")]))
+                                               headers: [KafkaHeader(WireHeaders.contentType, "application/json")]))
                 } else if output == nil {
                     FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
                 }

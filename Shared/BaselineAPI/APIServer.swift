@@ -8,6 +8,9 @@ import PostgresNIO
 public enum APIServer {
     public static func router(client: PostgresClient, configuration: APIConfiguration, logger: Logger) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        // Request counts and durations per route for /metrics; request lines at debug (never headers: they hold tokens).
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
         router.add(middleware: SecurityHeadersMiddleware())
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: AllowedOriginsMiddleware(origins: Set(configuration.corsOrigins)))
@@ -16,6 +19,7 @@ public enum APIServer {
         router.add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         let listing = ProfileListing(client: client, logger: logger)
         let api = router.group("api/v1")
+        IdentityRoutes().register(on: api)
         ProfileRoutes(listing: listing).register(on: api)
         DecisionRoutes(anomalies: AnomalyDecisions(client: client, logger: logger),
                        suggestions: SuggestionDecisions(client: client, logger: logger),

@@ -81,6 +81,8 @@ public struct DumpDecoder: Sendable {
         let w = dump.workload
         dump.workload = try DumpWorkload.resolve(imageName: w.imageName, imageTag: w.imageTag, service: w.service,
                                                  containerID: w.containerID, host: w.host, cluster: w.cluster, namespace: w.namespace)
+        // The container's start is what warm-up runs from (ProfileMerge.age); resolving must keep it.
+        dump.workload.containerCreatedAt = w.containerCreatedAt
         return dump
     }
 

@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -29,17 +30,16 @@ public struct AcceptedAnomalyRelay: Service {
 
     /// One round; returns the anomalies sent.
     @discardableResult
-    public func relay() async throws -> Int {
-        let claimed = try await store.claimAcceptedAnomalies(limit: 500, resendAfter: resendAfter.seconds)
+    public func relay(profiles: [String]? = nil) async throws -> Int {
+        let claimed = try await store.claimAcceptedAnomalies(limit: 500, resendAfter: resendAfter.seconds, profileKeys: profiles)
         guard !claimed.isEmpty else { return 0 }
         var byVersion: [String: (String, String, [AcceptedAnomaly])] = [:]
         for (key, tag, anomaly) in claimed { byVersion[key + "\u{0}" + tag, default: (key, tag, [])].2.append(anomaly) }
-        let encoder = JSONEncoder()
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = try await store.databaseNow()
         let records = try byVersion.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { key, tag, accepted in
             var tick = ClockTick(profileKey: key, imageTag: tag, at: now)
             tick.accepted = accepted
-            return KafkaRecord(topic: topic, key: key, value: Array(try encoder.encode(tick)), headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
+            return try KafkaRecord(WireCatalog.clockTicks, tick, to: topic)
         }
         _ = try await producer.sendAll(records)
         logger.info("accepted anomalies sent to be learned", metadata: ["anomalies": "\(claimed.count)", "versions": "\(records.count)"])

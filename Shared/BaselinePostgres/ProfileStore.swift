@@ -61,15 +61,20 @@ public struct ProfileStore: Sendable {
 }
 
 extension ProfileStore {
-    /// Versions with a learning event type whose last dump is older than `quietSeconds`.
-    public func quietLearningVersions(quietSeconds: Double, limit: Int) async throws -> [(profileKey: String, imageTag: String)] {
+    /// Versions with a learning event type whose last dump is older than `quietSeconds`, in key
+    /// order, at most `limit` of them after the version `after` (a page of a sweep: the next page
+    /// starts after this one's last version).
+    public func quietLearningVersions(quietSeconds: Double, limit: Int, after: (profileKey: String, imageTag: String)? = nil) async throws
+        -> [(profileKey: String, imageTag: String)] {
+        let (afterKey, afterTag) = after ?? ("", "")
         var result: [(String, String)] = []
         for try await row in try await client.query("""
             SELECT v.profile_key, v.image_tag FROM profile_versions v
             WHERE v.last_dump_at < now() - make_interval(secs => \(quietSeconds))
+              AND (NOT \(after != nil) OR (v.profile_key, v.image_tag) > (\(afterKey), \(afterTag)))
               AND EXISTS (SELECT 1 FROM profile_event_types e
                           WHERE e.profile_key = v.profile_key AND e.image_tag = v.image_tag AND e.state = 'learning')
-            ORDER BY v.last_dump_at LIMIT \(Int64(limit))
+            ORDER BY v.profile_key, v.image_tag LIMIT \(Int64(limit))
             """).decode((String, String).self) {
             result.append(row)
         }
@@ -92,6 +97,9 @@ extension ProfileStore {
             evicted.append(tag)
         }
         if !evicted.isEmpty {
+            try await conn.query("""
+                DELETE FROM profile_signals WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted))
+                """, logger: logger)
             try await conn.query("""
                 UPDATE suppression_suggestions SET status = 'dismissed'
                 WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted)) AND status = 'open'
@@ -133,10 +141,22 @@ public struct FencedBatch: Error, CustomStringConvertible {
 
 extension ProfileStore {
     /// Locks the batch's offset rows and checks none moved past the batch's first offsets, so a
-    /// member that lost a partition cannot write its (older) state over the new owner's.
+    /// member that lost a partition cannot write its (older) state over the new owner's. A row
+    /// that does not exist yet (a partition's first batch) is created first, at the batch's start:
+    /// a lock on nothing would let two members' first batches both pass, and the one committing
+    /// last write its statistics over the other's. The second creator waits for the first to
+    /// finish, then sees its row.
     static func checkOwnership(_ firsts: [StoredOffset], group: String, conn: PostgresConnection, logger: Logger) async throws {
         guard !firsts.isEmpty else { return }
         let wanted = Dictionary(firsts.map { ("\($0.topic)\u{0}\($0.partition)", $0) }, uniquingKeysWith: { a, b in a.nextOffset <= b.nextOffset ? a : b })
+        let rows = wanted.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        try await conn.query("""
+            INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+            SELECT \(group), t, p, n FROM UNNEST(\(rows.map(\.topic))::text[], \(rows.map(\.partition))::int4[],
+                                                \(rows.map(\.nextOffset))::int8[]) WITH ORDINALITY AS u(t, p, n, o)
+            ORDER BY o
+            ON CONFLICT (consumer_group, topic, partition) DO NOTHING
+            """, logger: logger)
         for try await (topic, partition, next) in try await conn.query("""
             SELECT topic, partition, next_offset FROM consumer_offsets
             WHERE consumer_group = \(group) AND topic = ANY(\(Array(Set(firsts.map(\.topic))))) AND partition = ANY(\(Array(Set(firsts.map(\.partition)))))
@@ -173,13 +193,16 @@ extension ProfileStore {
 extension ProfileStore {
     /// Accepted anomalies not learned yet whose version still exists, oldest decision first; each is
     /// marked as sent, so it is handed out again only after `resendAfter` seconds (a lost message).
-    public func claimAcceptedAnomalies(limit: Int, resendAfter seconds: Double) async throws -> [(profileKey: String, imageTag: String, AcceptedAnomaly)] {
+    /// `profileKeys` limits the claim to those profiles (tests sharing a database).
+    public func claimAcceptedAnomalies(limit: Int, resendAfter seconds: Double, profileKeys: [String]? = nil) async throws
+        -> [(profileKey: String, imageTag: String, AcceptedAnomaly)] {
         var out: [(String, String, AcceptedAnomaly)] = []
         for try await (id, key, tag, type, node, instance, at) in try await client.query("""
             UPDATE anomalies a SET learn_sent_at = now()
             WHERE a.anomaly_id IN (
                 SELECT x.anomaly_id FROM anomalies x JOIN profile_versions v USING (profile_key, image_tag)
                 WHERE x.status = 'accepted' AND x.learned_at IS NULL
+                  AND (\(profileKeys)::text[] IS NULL OR x.profile_key = ANY(\(profileKeys)::text[]))
                   AND (x.learn_sent_at IS NULL OR x.learn_sent_at < now() - make_interval(secs => \(seconds)))
                 ORDER BY x.decided_at LIMIT \(Int64(limit)) FOR UPDATE OF x SKIP LOCKED)
             RETURNING a.anomaly_id, a.profile_key, a.image_tag, a.event_type, a.node_key, a.instance_id, a.at_ns
@@ -188,5 +211,42 @@ extension ProfileStore {
             out.append((key, tag, AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at)))
         }
         return out
+    }
+
+    /// The database's clock (nanoseconds): ticks carry it, so one host's wrong clock cannot age versions.
+    public func databaseNow() async throws -> Int64 {
+        for try await ns in try await client.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8").decode(Int64.self) { return ns }
+        throw CatalogError.notFound("no time from the database")
+    }
+}
+
+extension ProfileStore {
+    /// The anomalies of `ids` that are accepted, not learned yet and belong to this version, as
+    /// the database has them: a tick names anomalies, it never brings nodes of its own (anyone
+    /// who can write to the topic could otherwise teach a stable profile).
+    public static func acceptedToLearn(_ ids: [String], profileKey: String, imageTag: String, conn: PostgresConnection,
+                                       logger: Logger) async throws -> [AcceptedAnomaly] {
+        guard !ids.isEmpty else { return [] }
+        var out: [AcceptedAnomaly] = []
+        for try await (id, type, node, instance, at) in try await conn.query("""
+            SELECT anomaly_id, event_type, node_key, instance_id, at_ns FROM anomalies
+            WHERE anomaly_id = ANY(\(ids)) AND profile_key = \(profileKey) AND image_tag = \(imageTag)
+              AND status = 'accepted' AND learned_at IS NULL
+            ORDER BY anomaly_id FOR UPDATE
+            """, logger: logger).decode((String, String, String, String, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            out.append(AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at))
+        }
+        return out
+    }
+}
+
+extension ProfileStore {
+    /// The database's clock inside a transaction (nanoseconds).
+    public static func databaseNow(conn: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await ns in try await conn.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8", logger: logger).decode(Int64.self) {
+            return ns
+        }
+        return .max
     }
 }

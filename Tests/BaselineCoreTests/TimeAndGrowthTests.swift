@@ -53,6 +53,30 @@ import Testing
         #expect(state.lifecycle.values.allSatisfy { $0.state == .learning })
     }
 
+    /// Attack shape: an instance the broker has seen for an hour sends a dump claiming its container
+    /// just started, to have new behaviour pass as warm-up (neither learned nor an anomaly).
+    @Test func aClaimedFreshContainerStartCannotRestartWarmUpForAnOldInstance() {
+        var config = ModelConfiguration()
+        config.warmupPeriod = 180 * Self.second
+        var state = VersionState(version: ProfileVersion(profileKey: "app", imageTag: "1"))
+        _ = ProfileMerge.apply(request("d1", instance: "c1", at: Self.t0, received: Self.t0), to: &state, config: config)
+        let later = Self.t0 + Self.hour
+        let forged = ProfileMerge.apply(request("d2", instance: "c1", at: later, received: later, children: ["/usr/bin/nc"], created: later - Self.second),
+                                        to: &state, config: config)
+        #expect(!forged.warmingUp, "the broker saw c1 an hour ago")
+        // A truly new instance whose container started seconds before is still in warm-up.
+        let fresh = ProfileMerge.apply(request("d3", instance: "c2", at: later, received: later, created: later - 10 * Self.second),
+                                       to: &state, config: config)
+        #expect(fresh.warmingUp)
+    }
+
+    /// The Baseline JSON field survives decoding (it was dropped when the workload was resolved).
+    @Test func baselineDumpsKeepTheirContainerStart() throws {
+        let json = #"{"schema":"baseline.activity-dump/v1","workload":{"image_name":"app","container_id":"c1","container_created_at":1764000000000000000},"processes":[{"path":"/app"}]}"#
+        let request = try DumpDecoder().decode(Array(json.utf8), receivedAt: Self.t0)
+        #expect(request.dump.workload.containerCreatedAt == 1_764_000_000_000_000_000)
+    }
+
     @Test func warmUpRunsFromTheContainerStartOrTheFirstBrokerSighting() {
         var config = ModelConfiguration()
         config.warmupPeriod = 180 * Self.second

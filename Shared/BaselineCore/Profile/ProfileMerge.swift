@@ -108,16 +108,20 @@ public enum ProfileMerge {
     /// own event times can neither start nor stretch the warm-up.
     /// Unknown or contradictory ages (negative, an instance from before broker times were kept)
     /// count as old: only evidence of a young container grants warm-up.
+    /// When both are known, the older reading wins: a dump that claims a fresh container for an
+    /// instance the broker has seen for hours gets no warm-up.
     static func age(_ request: MergeRequest, _ version: ProfileVersion) -> Int64 {
-        if let created = request.dump.workload.containerCreatedAt {
-            let age = eventTime(request).saturatingSubtracting(created)
-            return age >= 0 ? age : .max
-        }
+        var brokerAge: Int64?
         if let o = version.ordinal(of: request.dump.workload.instanceID) {
             guard let first = version.instance(o).firstReceived else { return .max }
             let age = request.receivedAt.saturatingSubtracting(first)
-            return age >= 0 ? age : .max
+            brokerAge = age >= 0 ? age : .max
         }
+        if let created = request.dump.workload.containerCreatedAt {
+            let age = eventTime(request).saturatingSubtracting(created)
+            return max(age >= 0 ? age : .max, brokerAge ?? 0)
+        }
+        if let brokerAge { return brokerAge }
         // The instance's first dump: warm-up only if its whole window is that short.
         guard let start = request.dump.start, let end = request.dump.end, end >= start else { return .max }
         return end.saturatingSubtracting(start)
