@@ -46,4 +46,15 @@ import Testing
         }
         #expect(WorkloadTags.values([" Image_Name : nginx ", "image_tag:\t1.25\u{00A0}"]) == ["image_name": "nginx", "image_tag": "1.25"])
     }
+
+    @Test func filePartsByBytesAreFilePartsByCharacters() {
+        let values = ["/a > /b | /tmp/x1", "/a | x", "/a | /x", "/a | /", "/a | ", "/a |  /b/c d/e", "/a | /d/e | /f/g", "/a/b | c/d/e.txt",
+                      "/a | /tmp/\r\n/x", "/a | /tmp/e\u{301}/x", "/a | /tmp/x/\u{301}y", "/usr/bin/tini > /w | /srv/app/lib/part_1.so", "no bar"]
+        for v in values {
+            let key = ProfileNodeKey(type: .file, value: v)
+            let fast = ProfileVersion.fileParts(key), slow = ProfileVersion.filePartsByCharacters(key)
+            #expect(fast?.dir == slow?.dir && fast?.name == slow?.name, "\(v.debugDescription)")
+        }
+        #expect(ProfileVersion.fileParts(ProfileNodeKey(type: .exec, value: "/a | /b")) == nil)
+    }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline  // Topics
+import BaselineWire
 import Foundation
 
 struct BenchCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline  // Topics
+import BaselineWire
 import Foundation
 
 /// One run of `baseline bench`: every figure measured in this run, in an order where the memory
@@ -98,7 +98,7 @@ struct BenchRun: Sendable {
             progress.show(8, "PostgreSQL size of profile_nodes")
             let before = try await stack.withBenchDatabase { try await PipelineBench.storage($0) }
             table.add(BenchRow("PostgreSQL bytes per distinct node (\(BenchFormat.grouped(Double(before.nodes))) nodes)",
-                               "\(BenchFormat.grouped(before.bytesPerNode)) B (heap \(BenchFormat.bytes(Double(before.tableBytes))), indexes \(BenchFormat.bytes(Double(before.indexBytes))))",
+                               "\(BenchFormat.grouped(before.bytesPerNode)) B (heap \(BenchFormat.bytes(Double(before.tableBytes))), indexes \(BenchFormat.bytes(Double(before.indexBytes))); rows alone \(before.liveRowBytes / max(before.nodes, 1)) B)",
                                comparedWith: "200 B", ratio: BenchFormat.percent(before.bytesPerNode / 200), target: "< 100 %", met: before.bytesPerNode < 200))
             let repeats = fixtures.repeatPayloads(times: plan.repeats)
             try await PipelineBench.produce(producer, topic: Topics.activityDumps, values: repeats) {

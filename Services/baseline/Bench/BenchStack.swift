@@ -1,6 +1,6 @@
 import ArgumentParser
 import BaselineKafka
-import BaselinePipeline  // Topics
+import BaselineWire
 import BaselinePostgres
 import Foundation
 import Logging

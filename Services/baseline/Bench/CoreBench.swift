@@ -115,10 +115,12 @@ enum CoreBench {
     static func residency(nodes: Int) -> Residency {
         let dump = syntheticDump(nodes: nodes)
         let instances = (0..<10).map { dump.with(instance: "bench-container-\($0)") }
+        _ = releaseFreedMemory()  // what earlier work freed goes back first, so it is not reused unseen
         let before = residentBytes()
         var version = ProfileVersion(profileKey: "bench-resident", imageTag: "1", miner: PatternMiner(threshold: Int.max))
         for (i, d) in instances.enumerated() { version.merge(d, at: Int64(i + 1) * 1_000_000_000) }
         let matcher = ProfileMatcher(state: VersionState(version: version))
+        _ = releaseFreedMemory()  // the merge's transient buffers are freed: count what the profile keeps
         let after = residentBytes()
         return withExtendedLifetime(matcher) { Residency(nodes: matcher.state.version.nodes.count, bytes: after - before) }
     }
@@ -174,3 +176,8 @@ extension Duration {
     /// The duration in seconds, fractions included.
     var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
+
+/// glibc's `malloc_trim(0)` (malloc.h is not in the Glibc module): returns freed heap pages to the
+/// kernel, so the resident size counts what is still allocated.
+@_silgen_name("malloc_trim")
+func releaseFreedMemory(_ pad: Int = 0) -> Int32

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BaselineKafka
-import BaselinePipeline  // Topics
+import BaselineWire
 import Foundation
 import PostgresNIO
 
@@ -130,6 +130,8 @@ enum PipelineBench {
         var nodes: Int
         var tableBytes: Int
         var indexBytes: Int
+        /// The rows' own bytes (no page, tuple header or free space).
+        var liveRowBytes: Int
         var totalBytes: Int { tableBytes + indexBytes }
         var bytesPerNode: Double { Double(totalBytes) / Double(max(nodes, 1)) }
     }
@@ -138,10 +140,11 @@ enum PipelineBench {
     /// distinct node of a version).
     static func storage(_ client: PostgresClient) async throws -> StorageFigures {
         try await client.query("VACUUM (ANALYZE) profile_nodes", logger: cliLogger)
-        for try await (rows, table, indexes) in try await client.query("""
-            SELECT (SELECT count(*) FROM profile_nodes)::int8, pg_table_size('profile_nodes')::int8, pg_indexes_size('profile_nodes')::int8
-            """, logger: cliLogger).decode((Int64, Int64, Int64).self) {
-            return StorageFigures(nodes: Int(rows), tableBytes: Int(table), indexBytes: Int(indexes))
+        for try await (rows, table, indexes, live) in try await client.query("""
+            SELECT (SELECT count(*) FROM profile_nodes)::int8, pg_table_size('profile_nodes')::int8, pg_indexes_size('profile_nodes')::int8,
+                   (SELECT coalesce(sum(pg_column_size(n.*)), 0) FROM profile_nodes n)::int8
+            """, logger: cliLogger).decode((Int64, Int64, Int64, Int64).self) {
+            return StorageFigures(nodes: Int(rows), tableBytes: Int(table), indexBytes: Int(indexes), liveRowBytes: Int(live))
         }
         throw Timeout(description: "no answer about profile_nodes")
     }

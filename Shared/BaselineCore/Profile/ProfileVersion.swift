@@ -274,7 +274,20 @@ public struct ProfileVersion: Sendable, Hashable {
     /// The ordinal of a known instance.
     public func ordinal(of id: String) -> Int32? { instanceOrdinals[id] }
 
+    /// A file node's lineage + directory (the key of its patterns and clusters) and its name.
     static func fileParts(_ key: ProfileNodeKey) -> (dir: String, name: String)? {
+        guard key.type == .file, let bar = key.value.firstRange(ofASCII: " | ") else { return nil }
+        let value = key.value
+        let path = value[bar.upperBound...]
+        // ASCII: "lineage | dir" is the key's own prefix up to the path's last slash (one copy, no
+        // concatenation; every file key of every merge passes here, twice).
+        guard path.utf8.allSatisfy({ $0 < 0x80 }) else { return filePartsByCharacters(key) }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return (String(value[..<bar.upperBound]), String(path)) }
+        return (String(value[..<slash]), String(value[value.utf8.index(after: slash)...]))
+    }
+
+    /// `fileParts` by Characters (any key).
+    static func filePartsByCharacters(_ key: ProfileNodeKey) -> (dir: String, name: String)? {
         guard key.type == .file, let bar = key.value.firstRange(ofASCII: " | ") else { return nil }
         let lineage = key.value[..<bar.lowerBound]
         let (dir, name) = PatternMiner.split(String(key.value[bar.upperBound...]))
