@@ -20,15 +20,14 @@ extension BenchCommand {
             for s in scale { var p = base; p.profiles = s; p.dumps = max(base.dumps, s * 10); points.append(("profiles", p)) }
             for s in scale { var p = base; p.instances = s; p.dumps = max(base.dumps, s); points.append(("instances", p)) }
             for s in scale { var p = base; p.signals = 1000 * s; points.append(("signals", p)) }
-            print("| grows | dumps | nodes/dump | profiles | instances | signals | profile nodes | merge dumps/s | merge nodes/s | enrich signals/s | resident | B/profile node |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print("| grows | dumps | nodes/dump | profiles | instances | signals | profile nodes | merge dumps/s | merge nodes/s | enrich signals/s | resident |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for (n, (dimension, point)) in points.enumerated() {
                 FileHandle.standardError.write(Data("\r\u{1B}[K[\(n + 1)/\(points.count)] \(dimension): \(point.arguments.joined(separator: " "))".utf8))
                 let r = try Self.runPoint(point)
                 print("| \(dimension) | \(point.dumps) | \(point.nodesPerDump) | \(point.profiles) | \(point.instances) | \(point.signals) | "
                       + "\(BenchFormat.grouped(Double(r.profileNodes))) | \(BenchFormat.grouped(r.dumpsPerSecond)) | \(BenchFormat.grouped(r.nodesPerSecond)) | "
-                      + "\(point.signals > 0 ? BenchFormat.grouped(r.signalsPerSecond) : "–") | \(BenchFormat.bytes(Double(r.residentBytes))) | "
-                      + "\(BenchFormat.grouped(Double(r.residentBytes) / Double(max(r.profileNodes, 1)))) |")
+                      + "\(point.signals > 0 ? BenchFormat.grouped(r.signalsPerSecond) : "–") | \(BenchFormat.bytes(Double(r.residentBytes))) |")
             }
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }
@@ -100,6 +99,7 @@ struct GrowthPoint: Sendable {
         let config = ModelConfiguration()
         let start = (Timestamps.nanoseconds(Date()) ?? 0) - Int64(dumps + 10) * 1_000_000_000
         var states: [String: VersionState] = [:]
+        _ = releaseFreedMemory()
         let before = CoreBench.residentBytes()
         var mergeTime = Duration.zero
         var nodes = 0
@@ -116,6 +116,7 @@ struct GrowthPoint: Sendable {
             states[key] = state
             mergeTime += clock.now - t0
         }
+        _ = releaseFreedMemory()  // the dumps and the merge's buffers are gone: what the profiles keep
         let resident = CoreBench.residentBytes() - before
         var signalsPerSecond = 0.0
         if signals > 0 {
