@@ -70,7 +70,9 @@ public struct ProcReader: Sendable {
     }
 
     /// Everything about one process. Reads its stat again at the end: a different start time
-    /// means the pid was reused while we read, and the record would mix two processes.
+    /// means the pid was reused while we read, and the record would mix two processes. Reads its
+    /// executable and name again after that: a process that ran another program (exec) meanwhile
+    /// would credit what the old one held open to the new one (or the other way round).
     public func record(_ summary: ProcessSummary, bootTime: Int64?) throws(ProcError) -> ProcessRecord {
         let pid = summary.pid
         let executable: String
@@ -79,9 +81,10 @@ public struct ProcReader: Sendable {
                                           maxArgumentBytes: limits.maxArgumentBytes)
         let credentials = ProcCredentials(status: try fs.readText("\(pid)/status", maxBytes: 64 << 10))
         let (files, sockets, truncated) = try openFiles(pid)
-        let netns = (try? fs.readLink("\(pid)/ns/net")).map { String(decoding: $0, as: UTF8.self) }
+        let netns = namespace(pid, "net")
         let again = try stat(pid)
         guard again.startTicks == summary.stat.startTicks, !again.isExited else { throw .vanished }
+        guard try self.executable(pid) == executable, again.comm == summary.stat.comm else { throw .replaced }
         return ProcessRecord(pid: pid, ppid: summary.ppid, comm: summary.stat.comm, executable: executable,
                              commandLine: commandLine, credentials: credentials,
                              startTime: startTime(ticks: summary.stat.startTicks, bootTime: bootTime), cgroup: summary.cgroup,
@@ -135,6 +138,17 @@ public struct ProcReader: Sendable {
         return (table, unreadable)
     }
 
+    /// `net:[4026531840]`, `mnt:[…]`: the namespace of a kind a process lives in (nil when unreadable).
+    public func namespace(_ pid: Int64, _ kind: String) -> String? {
+        (try? fs.readLink("\(pid)/ns/\(kind)")).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The pid of the reading process as the /proc tree numbers it (`<proc>/self`): with a host's
+    /// /proc mounted elsewhere, `getpid()` is the pid of our own pid namespace, another process there.
+    public func selfPID() -> Int64? {
+        (try? fs.readLink("self")).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+    }
+
     /// Boot time (`btime` of /proc/stat), nanoseconds since the epoch.
     public func bootTime() -> Int64? {
         guard let text = try? fs.readText("stat", maxBytes: 1 << 20) else { return nil }
@@ -146,7 +160,9 @@ public struct ProcReader: Sendable {
         return nil
     }
 
-    /// The host name of the UTS namespace /proc belongs to.
+    /// The host name of the *reader's* UTS namespace (`sys/kernel/hostname` answers for whoever
+    /// reads it, whichever /proc tree it is under): in a pod without `hostNetwork`, the pod's name,
+    /// not the node's. Pass `--host` there (docs/snapshot.md).
     public func hostname() -> String? {
         guard let text = try? fs.readText("sys/kernel/hostname", maxBytes: 256) else { return nil }
         let name = Substring(text).trimmingWhitespace()

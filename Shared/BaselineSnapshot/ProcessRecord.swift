@@ -4,14 +4,17 @@ public struct ProcessSummary: Hashable, Sendable {
     public var stat: ProcStat
     public var cgroup: CgroupMembership
     public var executable: String?
+    /// `mnt:[<inode>]`, read with the executable (a path names a program only within one mount namespace).
+    public var mountNamespace: String?
 
     public var pid: Int64 { stat.pid }
     public var ppid: Int64 { stat.ppid }
 
-    public init(stat: ProcStat, cgroup: CgroupMembership, executable: String? = nil) {
+    public init(stat: ProcStat, cgroup: CgroupMembership, executable: String? = nil, mountNamespace: String? = nil) {
         self.stat = stat
         self.cgroup = cgroup
         self.executable = executable
+        self.mountNamespace = mountNamespace
     }
 }
 

@@ -6,6 +6,9 @@ public struct ProcessTable: Sendable {
     /// any other ancestor: that would invent a lineage.
     public var failed: Set<Int64> = []
     public var children: [Int64: [Int64]] = [:]
+    /// Processes whose ppid names a process that started after them (the pid was reused): their
+    /// real parent is gone, so they hang under nothing read.
+    public var reusedParentPIDs: Set<Int64> = []
     public var stats = SnapshotStats()
 
     public init() {}
@@ -24,16 +27,33 @@ public struct ProcessTable: Sendable {
                 }
                 if stat.isExited { throw .vanished }
                 var summary = try reader.summary(stat)
-                if executables { summary.executable = try reader.executable(pid) }
+                if executables {
+                    summary.executable = try reader.executable(pid)
+                    summary.mountNamespace = reader.namespace(pid, "mnt")
+                }
                 table.processes[pid] = summary
             } catch {
                 table.stats.count(error)
                 table.failed.insert(pid)
             }
         }
-        for summary in table.processes.values { table.children[summary.ppid, default: []].append(summary.pid) }
+        for summary in table.processes.values {
+            // A parent that started after its child is another process that got the pid when the
+            // real parent exited during the scan: it is not the parent.
+            if let parent = table.processes[summary.ppid], !parent.isParentCandidate(of: summary) {
+                table.reusedParentPIDs.insert(summary.pid)
+                continue
+            }
+            table.children[summary.ppid, default: []].append(summary.pid)
+        }
         for key in table.children.keys { table.children[key]!.sort() }
         return table
+    }
+
+    /// Whether the process its ppid names is really its parent (it started no later than the child).
+    public func parent(of summary: ProcessSummary) -> ProcessSummary? {
+        guard let parent = processes[summary.ppid], parent.isParentCandidate(of: summary) else { return nil }
+        return parent
     }
 
     /// `pid` and every process below it that was read.
@@ -45,5 +65,12 @@ public struct ProcessTable: Sendable {
             for c in children[p] ?? [] where members.insert(c).inserted { stack.append(c) }
         }
         return members
+    }
+}
+
+extension ProcessSummary {
+    /// A parent starts before (or in the same tick as) its child.
+    func isParentCandidate(of child: ProcessSummary) -> Bool {
+        stat.startTicks <= child.stat.startTicks
     }
 }
