@@ -110,7 +110,17 @@ let package = Package(
             exclude: ["Web"]  // embedded by scripts/embed-assets into Generated/WebAssets.swift
         ),
 
-        .executableTarget(name: "profile-api", dependencies: ["BaselineService", "BaselineAPI"], path: "Services/profile-api"),
+        .executableTarget(
+            name: "profile-api",
+            dependencies: [
+                "BaselineService", "BaselineAPI", "BaselinePostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/profile-api"
+        ),
         .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
         .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
         .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),

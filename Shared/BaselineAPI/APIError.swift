@@ -71,8 +71,19 @@ public struct ErrorMappingMiddleware: RouterMiddleware {
         case is DecodingError:
             return APIError.badRequest("the request body is not valid JSON of the expected shape")
         default:
+            let id = context.logger[metadataKey: "hb.request.id"].map { "\($0)" } ?? "-"
+            let underlying = DatabaseFailure.underlying(error)
+            if let e = underlying as? PSQLError, e.serverInfo?[.sqlState] == "57014" {
+                context.logger.warning("query timed out (statement_timeout): \(DatabaseFailure.describe(error))")
+                return APIError(.serviceUnavailable, "query_timeout", "the query took too long; narrow the request (request \(id))")
+            }
+            if DatabaseFailure.classify(error) == .transient {
+                context.logger.warning("database unavailable: \(DatabaseFailure.describe(error))")
+                return APIError(.serviceUnavailable, "unavailable", "the database is unavailable; try again (request \(id))")
+            }
+            // A bug, not an outage: say so, so clients do not retry it for ever.
             context.logger.error("request failed: \(String(reflecting: error))")
-            return APIError(.serviceUnavailable, "unavailable", "the request could not be completed; try again")
+            return APIError(.internalServerError, "internal", "the request failed (request \(id)); the service log has the details")
         }
     }
 }

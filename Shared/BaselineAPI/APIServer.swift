@@ -19,6 +19,7 @@ public enum APIServer {
         router.add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         let listing = ProfileListing(client: client, logger: logger)
         let api = router.group("api/v1")
+        IdentityRoutes().register(on: api)
         ProfileRoutes(listing: listing).register(on: api)
         DecisionRoutes(anomalies: AnomalyDecisions(client: client, logger: logger),
                        suggestions: SuggestionDecisions(client: client, logger: logger),

@@ -72,7 +72,10 @@ public struct APITokens: Sendable {
             throw Invalid(description: "\(place): a token is printable ASCII without spaces")
         }
         let digest = Self.digest(token)
-        let identity = APIIdentity(name: name ?? "token:" + digest.prefix(4).map { String(format: "%02x", $0) }.joined(), scope: scope)
+        // An unnamed token is named by where it is configured, never by anything derived from it
+        // (a hash prefix in every audit field would let readers test guesses offline).
+        let identity = APIIdentity(name: name ?? place.replacingOccurrences(of: "BASELINE_API_TOKENS_FILE line ", with: "tokens-file:")
+                                       .replacingOccurrences(of: "BASELINE_API_TOKENS entry ", with: "token:"), scope: scope)
         if let existing = byDigest[digest], existing.scope > scope { return }
         byDigest[digest] = identity
     }

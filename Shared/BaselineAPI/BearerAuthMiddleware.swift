@@ -14,8 +14,11 @@ public struct BearerAuthMiddleware: RouterMiddleware {
     public static let publicAPIPaths: Set<String> = ["/api/v1/openapi.json"]
 
     public func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path == "/api/v1" || path.hasPrefix("/api/v1/"), !Self.publicAPIPaths.contains(path) else {
+        // The router drops empty path components (`/api//v1/profiles` resolves like
+        // `/api/v1/profiles`): decide on the same components, never on the raw prefix.
+        let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        let path = "/" + components.joined(separator: "/")
+        guard components.count >= 2, components[0] == "api", components[1] == "v1", !Self.publicAPIPaths.contains(path) else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.count > 7,

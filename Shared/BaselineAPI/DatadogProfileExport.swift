@@ -42,6 +42,8 @@ public enum DatadogProfileExport {
         var files: [FileNode] = []
         var dnsNames: [DNSNode] = []
         var sockets: [SocketNode] = []
+        /// Top-level file components by name (not encoded): each insert is O(path depth).
+        var fileIndex: [String: FileNode] = [:]
 
         init(process: ProcessInfo) { self.process = process }
 
@@ -56,6 +58,7 @@ public enum DatadogProfileExport {
         var generationType = "RUNTIME"
         var firstSeen: String?
         var children: [FileNode] = []
+        var childIndex: [String: FileNode] = [:]
 
         init(name: String, isPattern: Bool) {
             self.name = name
@@ -150,14 +153,19 @@ public enum DatadogProfileExport {
     static func insertFile(_ path: String, node: ProfileDocument.Node, into owner: ProcessNode) {
         let components = unescape(path).split(separator: "/").map(String.init)
         guard !components.isEmpty else { return }
-        var level = owner.files
-        var chain: [FileNode] = []
+        var parent: FileNode?
         for (i, name) in components.enumerated() {
             let last = i == components.count - 1
-            let existing = level.first { $0.name == name }
+            let existing = parent.map { $0.childIndex[name] } ?? owner.fileIndex[name]
             let current = existing ?? FileNode(name: name, isPattern: last && node.isPattern)
             if existing == nil {
-                if let parent = chain.last { parent.children.append(current) } else { owner.files.append(current) }
+                if let parent {
+                    parent.children.append(current)
+                    parent.childIndex[name] = current
+                } else {
+                    owner.files.append(current)
+                    owner.fileIndex[name] = current
+                }
             }
             if last {
                 current.file = FileInfo(path: unescape(path), basename: name)
@@ -165,8 +173,7 @@ public enum DatadogProfileExport {
                 current.isPattern = node.isPattern
                 current.firstSeen = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(max(0, node.firstSeenNs)) / 1e9))
             }
-            chain.append(current)
-            level = current.children
+            parent = current
         }
     }
 

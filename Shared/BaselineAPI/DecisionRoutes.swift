@@ -20,17 +20,17 @@ struct DecisionRoutes {
         api.get("anomalies/:id") { request, context in
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
-            return JSONResponse(try await anomalies.get(try input.path("id")))
+            return JSONResponse(try await anomalies.get(try input.path("id", maxBytes: RequestInput.anomalyIDMaxBytes)))
         }
         api.post("anomalies/:id/accept") { request, context in
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
-            return JSONResponse(try await anomalies.decide(try input.path("id"), .accepted, by: input.user))
+            return JSONResponse(try await anomalies.decide(try input.path("id", maxBytes: RequestInput.anomalyIDMaxBytes), .accepted, by: input.user))
         }
         api.post("anomalies/:id/dismiss") { request, context in
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
-            return JSONResponse(try await anomalies.decide(try input.path("id"), .dismissed, by: input.user))
+            return JSONResponse(try await anomalies.decide(try input.path("id", maxBytes: RequestInput.anomalyIDMaxBytes), .dismissed, by: input.user))
         }
         api.get("suggestions") { request, context in
             let input = RequestInput(request, context)
@@ -79,6 +79,7 @@ struct DecisionRoutes {
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
             let image = try input.path("image"), tag = try input.path("tag")
+            _ = try await ProfileListing(client: signals.client, logger: signals.logger).instanceCount(image: image, tag: tag)
             return JSONResponse(try await signals.list(image: image, tag: tag, ruleID: try input.query("rule"), cursor: try input.cursor(),
                                                        limit: try input.limit()))
         }

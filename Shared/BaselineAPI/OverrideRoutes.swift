@@ -18,7 +18,12 @@ struct OverrideRoutes {
         api.put("profiles/:image/overrides") { request, context in
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
-            let settings = try await input.body(OverrideSettings.self, limit: configuration.maxBodyBytes)
+            // A misspelt key would otherwise reset that setting to its default without a word.
+            let fields = try await input.body([String: JSONValue].self, limit: configuration.maxBodyBytes)
+            if let unknown = fields.keys.sorted().first(where: { !OverrideSettings.fieldNames.contains($0) }) {
+                throw APIError.badRequest("unknown field \(unknown) (known: \(OverrideSettings.fieldNames.sorted().joined(separator: ", ")))")
+            }
+            let settings = try APICoding.decoder.decode(OverrideSettings.self, from: try JSONEncoder().encode(fields))
             return JSONResponse(try await overrides.set(profileKey: try input.path("image"), settings, by: input.user))
         }
         api.get("profiles/:image/versions/:tag/export") { request, context in
@@ -34,7 +39,7 @@ struct OverrideRoutes {
             let input = RequestInput(request, context)
             try input.rejectUnknownParameters()
             let doc = try await input.body(ProfileDocument.self, limit: configuration.maxImportBytes)
-            let key = try await export.importVersion(doc, as: try input.query("as_image"), tag: try input.query("as_tag"))
+            let key = try await export.importVersion(doc, as: try input.query("as_image"), tag: try input.query("as_tag"), by: input.user)
             return JSONResponse(key, status: .created)
         }
     }

@@ -56,7 +56,7 @@ struct ProfileRoutes {
                 before = d
             }
             return JSONResponse(try await listing.history(image: try input.path("image"), tag: try input.path("tag"), before: before,
-                                                          limit: try input.limit()))
+                                                          cursor: try input.cursor(), limit: try input.limit()))
         }
         api.get("profiles/:image/versions/:tag/commonality") { request, context in
             let input = RequestInput(request, context)

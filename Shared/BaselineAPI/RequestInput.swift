@@ -1,3 +1,4 @@
+import BaselineCore
 import BaselinePostgres
 import Foundation
 import Hummingbird
@@ -18,18 +19,41 @@ public struct RequestInput: Sendable {
         "points", "format", "as_image", "as_tag",
     ]
 
-    /// A path parameter, percent-decoded (image names hold `/`, sent as `%2F`).
-    public func path(_ name: String) throws -> String {
+    /// A path parameter, percent-decoded (image names hold `/`, sent as `%2F`), at most `maxBytes`.
+    public func path(_ name: String, maxBytes: Int = 255) throws -> String {
         guard let raw = context.parameters.get(name), let value = raw.removingPercentEncoding else {
             throw APIError.badRequest("\(name) is missing or not percent-encoded correctly")
         }
-        guard Validation.isName(value) else { throw APIError.badRequest("\(name) must be 1-255 bytes without control characters") }
+        guard !value.isEmpty, value.utf8.count <= maxBytes, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw APIError.badRequest("\(name) must be 1-\(maxBytes) bytes without control characters")
+        }
         return value
+    }
+
+    /// An anomaly id holds its image, tag, node key and dump id (`image|tag|type:key|dump`), so it
+    /// may be as long as a node key allows and more.
+    public static let anomalyIDMaxBytes = 3 * 255 + StorageLimits().maxNodeKeyBytes + 32
+
+    /// The query's parameters in order, decoded as forms, curl's `--data-urlencode` and Python's
+    /// `urlencode` encode them: `+` is a space, `%2B` a plus (every node key holds spaces).
+    public func parameters() throws -> [(name: String, value: String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        return try query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = Self.formDecoded(parts[0]), let value = Self.formDecoded(parts.count > 1 ? parts[1] : "") else {
+                throw APIError.badRequest("the query is not percent-encoded correctly")
+            }
+            return (name, value)
+        }
+    }
+
+    static func formDecoded(_ s: Substring) -> String? {
+        s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     /// An optional query parameter (empty = absent), at most `maxBytes` long.
     public func query(_ name: String, maxBytes: Int = 255) throws -> String? {
-        let values = request.uri.queryParameters[values: Substring(name)]
+        let values = try parameters().filter { $0.name == name }.map(\.value)
         guard values.count <= 1 else { throw APIError.badRequest("\(name) may be given once") }
         guard let v = values.first, !v.isEmpty else { return nil }
         guard v.utf8.count <= maxBytes else { throw APIError.badRequest("\(name) is longer than \(maxBytes) bytes") }
@@ -40,7 +64,7 @@ public struct RequestInput: Sendable {
     }
 
     public func queryAll(_ name: String, max: Int = 16) throws -> [String] {
-        let values = request.uri.queryParameters[values: Substring(name)].map(String.init)
+        let values = try parameters().filter { $0.name == name }.map(\.value)
         guard values.count <= max else { throw APIError.badRequest("at most \(max) \(name) parameters") }
         return values
     }
@@ -68,11 +92,42 @@ public struct RequestInput: Sendable {
         }
     }
 
+    /// The query parameters each route takes, by its path as the router reports it (the OpenAPI
+    /// template). A route missing here accepts the names any route takes (`known`).
+    static let byRoute: [String: Set<String>] = {
+        let version = "/api/v1/profiles/{image}/versions/{tag}"
+        let page: Set<String> = ["cursor", "limit"]
+        return [
+            "/api/v1/identity": [],
+            "/api/v1/profiles": page.union(["image", "tag", "service", "label", "state", "q"]),
+            version: [],
+            version + "/tree": page.union(["parent"]),
+            version + "/node": ["key", "limit"],
+            version + "/instances": page,
+            version + "/dumps": page,
+            version + "/history": page.union(["before"]),
+            version + "/commonality": ["points"],
+            version + "/signals": page.union(["rule"]),
+            version + "/export": ["format"],
+            "/api/v1/profiles/import": ["as_image", "as_tag"],
+            "/api/v1/profiles/{image}/overrides": [],
+            "/api/v1/anomalies": page.union(["image", "tag", "status"]),
+            "/api/v1/suggestions": page.union(["image", "status"]),
+            "/api/v1/suppressions": page.union(["image", "active"]),
+            "/api/v1/anomalies/{id}": [], "/api/v1/anomalies/{id}/accept": [], "/api/v1/anomalies/{id}/dismiss": [],
+            "/api/v1/suggestions/{id}": [], "/api/v1/suggestions/{id}/accept": [], "/api/v1/suggestions/{id}/dismiss": [],
+            "/api/v1/suppressions/{id}": [], "/api/v1/suppressions/{id}/disable": [], "/api/v1/suppressions/{id}/enable": [],
+        ]
+    }()
+
     /// Unknown query parameters are an error, not silently ignored (a typo in a filter would
-    /// otherwise widen the result).
+    /// otherwise widen the result): each route names its own, so a filter of another route
+    /// (`/anomalies?state=…`) is unknown too.
     public func rejectUnknownParameters() throws {
-        for (key, _) in request.uri.queryParameters where !Self.known.contains(String(key)) {
-            throw APIError.badRequest("unknown query parameter \(key)")
+        let allowed = context.endpointPath.flatMap { Self.byRoute[$0] } ?? Self.known
+        for (key, _) in try parameters() where !allowed.contains(key) {
+            throw APIError.badRequest(allowed.isEmpty ? "\(key): this endpoint takes no query parameter"
+                : "unknown query parameter \(key) (this endpoint takes \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 

@@ -29,13 +29,13 @@ public struct AcceptedAnomalyRelay: Service {
 
     /// One round; returns the anomalies sent.
     @discardableResult
-    public func relay() async throws -> Int {
-        let claimed = try await store.claimAcceptedAnomalies(limit: 500, resendAfter: resendAfter.seconds)
+    public func relay(profiles: [String]? = nil) async throws -> Int {
+        let claimed = try await store.claimAcceptedAnomalies(limit: 500, resendAfter: resendAfter.seconds, profileKeys: profiles)
         guard !claimed.isEmpty else { return 0 }
         var byVersion: [String: (String, String, [AcceptedAnomaly])] = [:]
         for (key, tag, anomaly) in claimed { byVersion[key + "\u{0}" + tag, default: (key, tag, [])].2.append(anomaly) }
         let encoder = JSONEncoder()
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = try await store.databaseNow()
         let records = try byVersion.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { key, tag, accepted in
             var tick = ClockTick(profileKey: key, imageTag: tag, at: now)
             tick.accepted = accepted

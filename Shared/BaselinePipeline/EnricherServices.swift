@@ -72,14 +72,37 @@ public struct SuppressionRefresher: Service {
             let counts = tallies.take()
             do {
                 try await aggregates.record(counts)
+                failedFlushes.reset()
             } catch {
-                tallies.putBack(counts)
-                logger.warning("cannot store signal aggregates: \(error)")
+                // Kept for the next round, but not for ever: counts that never store are dropped
+                // (they are statistics; the enriched signals themselves were delivered).
+                if failedFlushes.next() < Self.maxFailedFlushes {
+                    tallies.putBack(counts)
+                    logger.warning("cannot store signal aggregates (kept for the next round): \(String(reflecting: error))")
+                } else {
+                    failedFlushes.reset()
+                    CounterCache.shared.increment("baseline_signal_aggregates_dropped_total")
+                    logger.error("signal aggregates dropped after \(Self.maxFailedFlushes) failed flushes: \(String(reflecting: error))")
+                }
             }
         }
     }
 
+    static let maxFailedFlushes = 30
+    private let failedFlushes = FailureCount()
+
     public func run() async throws {
         try await Periodic(every: interval, immediately: true) { await refresh() }.run()
+        // Graceful shutdown: the last hits and counts go out before the database client stops.
+        await refresh()
     }
+}
+
+/// Consecutive failures of a periodic job.
+final class FailureCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func next() -> Int { lock.withLock { count += 1; return count } }
+    func reset() { lock.withLock { count = 0 } }
 }

@@ -359,11 +359,15 @@ public final class ProfileMergeStage: Service, @unchecked Sendable {
                     batch.transitions += r.transitions.map { ($0, key.profileKey, key.imageTag, request.dumpID) }
                     batch.anomalies += r.anomalies
                 case .tick(let tick):
-                    if let accepted = tick.accepted, !accepted.isEmpty {
+                    if let named = tick.accepted, !named.isEmpty {
+                        let accepted = try await ProfileStore.acceptedToLearn(named.map(\.anomalyID), profileKey: key.profileKey,
+                                                                             imageTag: key.imageTag, conn: conn, logger: logger)
                         let learned = ProfileMerge.learnAccepted(accepted, into: &working[key]!)
-                        touched[key]!.touched.formUnion(learned.touched)
                         batch.learnedAnomalies += accepted.map(\.anomalyID)
-                        changed.insert(key)
+                        if !learned.touched.isEmpty {
+                            touched[key]!.touched.formUnion(learned.touched)
+                            changed.insert(key)
+                        }
                     }
                     let now = max(working[key]!.version.clock, tick.at)
                     let transitions = ProfileMerge.evaluate(&working[key]!, at: now, config: model)

@@ -127,7 +127,9 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         "postgres://\(username)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)"
     }
 
-    public func makeClient(logger: Logger) -> PostgresClient {
+    /// `statementTimeout`: the server cancels a statement that runs longer (SQLSTATE 57014); for
+    /// services that answer people (profile-api), so one slow query cannot hold the pool.
+    public func makeClient(logger: Logger, statementTimeout: Duration? = nil) -> PostgresClient {
         let tlsConfig: PostgresClient.Configuration.TLS
         switch tls {
         case .disable: tlsConfig = .disable
@@ -137,6 +139,10 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                   database: database, tls: tlsConfig)
         config.options.maximumConnections = maximumConnections
+        if let statementTimeout {
+            let ms = max(1, Int(statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
+            config.options.additionalStartupParameters.append(("statement_timeout", "\(ms)"))
+        }
         return PostgresClient(configuration: config, backgroundLogger: logger)
     }
 

@@ -2,7 +2,7 @@
 /// The tables are documented in docs/storage.md.
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
-                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning]
+                                           detectionTrust, suggestionOutbox, profileAPI, anomalyLearning, apiIndexes, importedVersions]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -346,5 +346,20 @@ public enum Migrations {
 
     static let anomalyLearning = Migration(version: 12, name: "accepted anomalies: when profile-merger was last asked to learn them", statements: [
         "ALTER TABLE anomalies ADD COLUMN learn_sent_at timestamptz",
+    ])
+
+    static let apiIndexes = Migration(version: 13, name: "profile-api: indexes for its newest-first lists; anomalies accepted before v11 count as learned", statements: [
+        // Accepted by hand before the API existed (no decision time): not learned into profiles on upgrade.
+        "UPDATE anomalies SET learned_at = now() WHERE status = 'accepted' AND decided_at IS NULL AND learned_at IS NULL",
+        "CREATE INDEX anomalies_by_version_time ON anomalies (profile_key, image_tag, recorded_at DESC, anomaly_id DESC)",
+        "CREATE INDEX anomalies_by_status_time ON anomalies (status, recorded_at DESC, anomaly_id DESC)",
+        "CREATE INDEX state_transitions_by_time ON state_transitions (profile_key, image_tag, recorded_at DESC)",
+        "CREATE INDEX merged_dumps_by_time ON merged_dumps (profile_key, image_tag, merged_at DESC, dump_id DESC)",
+        "CREATE INDEX profile_signals_by_time ON profile_signals (profile_key, image_tag, last_seen DESC, rule_id, event_type, node_key)",
+    ])
+
+    static let importedVersions = Migration(version: 14, name: "imported versions: who imported them and when", statements: [
+        "ALTER TABLE profile_versions ADD COLUMN imported_by text",
+        "ALTER TABLE profile_versions ADD COLUMN imported_at timestamptz",
     ])
 }

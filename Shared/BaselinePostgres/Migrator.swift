@@ -25,6 +25,9 @@ public struct Migrator: Sendable {
         let migrations = self.migrations
         return try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
+            // A migration's ALTER waits for the table's lock behind long queries, and every reader
+            // then waits behind it: give up after a while instead (Topology.migrate retries).
+            try await conn.query("SET LOCAL lock_timeout = '15s'", logger: logger)
             try await conn.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,

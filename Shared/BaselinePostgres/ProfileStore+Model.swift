@@ -121,7 +121,7 @@ extension ProfileStore {
         }
         if !batch.learnedAnomalies.isEmpty {
             try await conn.query("""
-                UPDATE anomalies SET learned_at = now() WHERE anomaly_id = ANY(\(batch.learnedAnomalies)) AND learned_at IS NULL
+                UPDATE anomalies SET learned_at = now() WHERE anomaly_id = ANY(\(batch.learnedAnomalies)) AND status = 'accepted' AND learned_at IS NULL
                 """, logger: logger)
         }
         if !batch.anomalies.isEmpty {

@@ -93,6 +93,9 @@ extension ProfileStore {
         }
         if !evicted.isEmpty {
             try await conn.query("""
+                DELETE FROM profile_signals WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted))
+                """, logger: logger)
+            try await conn.query("""
                 UPDATE suppression_suggestions SET status = 'dismissed'
                 WHERE profile_key = \(profileKey) AND image_tag = ANY(\(evicted)) AND status = 'open'
                 """, logger: logger)
@@ -173,19 +176,49 @@ extension ProfileStore {
 extension ProfileStore {
     /// Accepted anomalies not learned yet whose version still exists, oldest decision first; each is
     /// marked as sent, so it is handed out again only after `resendAfter` seconds (a lost message).
-    public func claimAcceptedAnomalies(limit: Int, resendAfter seconds: Double) async throws -> [(profileKey: String, imageTag: String, AcceptedAnomaly)] {
+    /// `profileKeys` limits the claim to those profiles (tests sharing a database).
+    public func claimAcceptedAnomalies(limit: Int, resendAfter seconds: Double, profileKeys: [String]? = nil) async throws
+        -> [(profileKey: String, imageTag: String, AcceptedAnomaly)] {
         var out: [(String, String, AcceptedAnomaly)] = []
         for try await (id, key, tag, type, node, instance, at) in try await client.query("""
             UPDATE anomalies a SET learn_sent_at = now()
             WHERE a.anomaly_id IN (
                 SELECT x.anomaly_id FROM anomalies x JOIN profile_versions v USING (profile_key, image_tag)
                 WHERE x.status = 'accepted' AND x.learned_at IS NULL
+                  AND (\(profileKeys)::text[] IS NULL OR x.profile_key = ANY(\(profileKeys)::text[]))
                   AND (x.learn_sent_at IS NULL OR x.learn_sent_at < now() - make_interval(secs => \(seconds)))
                 ORDER BY x.decided_at LIMIT \(Int64(limit)) FOR UPDATE OF x SKIP LOCKED)
             RETURNING a.anomaly_id, a.profile_key, a.image_tag, a.event_type, a.node_key, a.instance_id, a.at_ns
             """).decode((String, String, String, String, String, String, Int64).self) {
             guard let t = EventType(rawValue: type) else { continue }
             out.append((key, tag, AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at)))
+        }
+        return out
+    }
+
+    /// The database's clock (nanoseconds): ticks carry it, so one host's wrong clock cannot age versions.
+    public func databaseNow() async throws -> Int64 {
+        for try await ns in try await client.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8").decode(Int64.self) { return ns }
+        throw CatalogError.notFound("no time from the database")
+    }
+}
+
+extension ProfileStore {
+    /// The anomalies of `ids` that are accepted, not learned yet and belong to this version, as
+    /// the database has them: a tick names anomalies, it never brings nodes of its own (anyone
+    /// who can write to the topic could otherwise teach a stable profile).
+    public static func acceptedToLearn(_ ids: [String], profileKey: String, imageTag: String, conn: PostgresConnection,
+                                       logger: Logger) async throws -> [AcceptedAnomaly] {
+        guard !ids.isEmpty else { return [] }
+        var out: [AcceptedAnomaly] = []
+        for try await (id, type, node, instance, at) in try await conn.query("""
+            SELECT anomaly_id, event_type, node_key, instance_id, at_ns FROM anomalies
+            WHERE anomaly_id = ANY(\(ids)) AND profile_key = \(profileKey) AND image_tag = \(imageTag)
+              AND status = 'accepted' AND learned_at IS NULL
+            ORDER BY anomaly_id FOR UPDATE
+            """, logger: logger).decode((String, String, String, String, Int64).self) {
+            guard let t = EventType(rawValue: type) else { continue }
+            out.append(AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at))
         }
         return out
     }

@@ -52,17 +52,23 @@ public struct SuppressionStore: Sendable {
         public let description: String
     }
 
+    public struct Dismissed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Accepts a suggestion: creates (or returns) the suppression for its rule, profile and node.
     public func accept(suggestionID: String, by user: String, logger: Logger) async throws -> Suppression {
         try await client.withTransaction(logger: logger) { conn in
-            var found: (String, String, String, String, String)?
+            var found: (String, String, String, String, String, String)?
             for try await row in try await conn.query("""
-                SELECT rule_id, profile_key, event_type, node_key, query FROM suppression_suggestions
+                SELECT rule_id, profile_key, event_type, node_key, query, status FROM suppression_suggestions
                 WHERE suggestion_id = \(suggestionID) FOR UPDATE
-                """, logger: logger).decode((String, String, String, String, String).self) { found = row }
-            guard let (rule, profile, type, node, query) = found, let eventType = EventType(rawValue: type) else {
+                """, logger: logger).decode((String, String, String, String, String, String).self) { found = row }
+            guard let (rule, profile, type, node, query, status) = found, let eventType = EventType(rawValue: type) else {
                 throw NotFound(description: "no suppression suggestion \(suggestionID)")
             }
+            // A dismissed suggestion (by a user, or because its version was evicted) is not accepted behind their back.
+            guard status != "dismissed" else { throw Dismissed(description: "suggestion \(suggestionID) was dismissed") }
             let id = "sup-" + suggestionID.dropFirst(4)
             try await conn.query("""
                 INSERT INTO suppressions (suppression_id, suggestion_id, rule_id, profile_key, event_type, node_key, query, created_by)
@@ -105,7 +111,7 @@ public struct SuppressionStore: Sendable {
     public func workload(containerID: String) async throws -> (profileKey: String, imageTag: String)? {
         for try await row in try await client.query("""
             SELECT i.profile_key, i.image_tag FROM profile_instances i JOIN profile_versions v USING (profile_key, image_tag)
-            WHERE i.instance_id = \(containerID) ORDER BY i.last_seen_ns DESC LIMIT 1
+            WHERE i.instance_id = \(containerID) AND v.last_dump_at > '-infinity' ORDER BY i.last_seen_ns DESC LIMIT 1
             """).decode((String, String).self) { return row }
         return nil
     }

@@ -40,6 +40,21 @@ import Testing
         #expect(v.coverage(.file).nodes == files.count)
     }
 
+    /// Attack shape: accepting one anomalous file must not fold its siblings into a wildcard
+    /// pattern, which would let any digit-bearing sibling (`sess-99`, a dropped payload) match.
+    @Test func acceptingAnAnomalyNeverMinesAPattern() {
+        var v = ProfileVersion(profileKey: "app", imageTag: "1", miner: PatternMiner(threshold: 3))
+        v.merge(dump("c1", files: ["/tmp/sess-aa1"]), at: 1)
+        v.merge(dump("c2", files: ["/tmp/sess-bb2"]), at: 2)
+        let o = v.merge(dump("c3", files: ["/tmp/sess-cc3"]), at: 3, frozen: [.file])
+        #expect(o.anomalies == [.file(lineage: ["/app"], path: "/tmp/sess-cc3")])
+        let accepted = v.accept(.file(lineage: ["/app"], path: "/tmp/sess-cc3"), instance: o.instance, at: 4)
+        #expect(accepted.learned == [.file(lineage: ["/app"], path: "/tmp/sess-cc3")] && accepted.removed.isEmpty)
+        #expect(v.nodes.keys.allSatisfy { !$0.value.contains("*") })
+        #expect(v.nodes[.file(lineage: ["/app"], path: "/tmp/sess-dd4")] == nil)
+        #expect(v.generalised(.file(lineage: ["/app"], path: "/tmp/sess-dd4")) == .file(lineage: ["/app"], path: "/tmp/sess-dd4"))
+    }
+
     @Test func frozenTypesReportAnomaliesUnlessWarmingUp() {
         var v = ProfileVersion(profileKey: "app", imageTag: "1")
         v.merge(dump("c1", children: ["/bin/sh"]), at: 1)

@@ -121,6 +121,16 @@ struct APITests {
         #expect(throws: APITokens.Invalid.self) { try APITokens.load(inline: nil, file: "/nonexistent/tokens") }
     }
 
+    @Test("keys shown to people never mislead: a separator or a bidi override stays escaped (attack shapes)")
+    func readableKeysNeverMislead() {
+        #expect(NodeText.readable("/usr/sbin/nginx%20worker") == "/usr/sbin/nginx worker")
+        #expect(NodeText.readable("/tmp/a%20%3E%20b") == "/tmp/a %3E b", "one process must not read as two")
+        #expect(NodeText.readable("/tmp/x%20%7C%20y") == "/tmp/x %7C y")
+        #expect(NodeText.readable("/tmp/update%E2%80%AEgnp.sh") == "/tmp/update%E2%80%AEgnp.sh", "a right-to-left override stays visible")
+        #expect(NodeText.readable("/tmp/a%0Ab%1B[31m") == "/tmp/a%0Ab%1B%5B31m")
+        #expect(NodeText.readable("/tmp/100%25") == "/tmp/100%25")
+    }
+
     @Test("profiles: grouped by image, filters, cursor paging, bad input → 400")
     func profilesListing() async throws {
         let run = TestStack.unique("apilist")
@@ -238,6 +248,34 @@ struct APITests {
         }
     }
 
+    @Test("an imported version neither becomes the latest tag nor claims a live container (attack shapes)")
+    func importedVersionsDoNotCaptureLiveWorkloads() async throws {
+        let image = TestStack.unique("apiclaim")
+        try await Self.withAPI { http, client in
+            // A live version: one dump merged, container c-live.
+            try await client.query("INSERT INTO profiles (profile_key) VALUES (\(image))")
+            try await client.query("""
+                INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, instances, first_seen, last_seen, last_dump_at)
+                VALUES (\(image), 'live', 1, 1, now(), now(), now())
+                """)
+            try await client.query("""
+                INSERT INTO profile_instances (profile_key, image_tag, ordinal, instance_id, first_seen_ns, last_seen_ns)
+                VALUES (\(image), 'live', 0, 'c-live', 1, 1)
+                """)
+            var doc = Self.document(image: image, tag: "forged")
+            doc.instances[0] = .init(instanceId: "c-live", firstSeenNs: 1, lastSeenNs: Int64(Date().timeIntervalSince1970 * 1e9))
+            try await http.execute(uri: "/api/v1/profiles/import", method: .post, headers: Self.auth(Self.writeToken),
+                                   body: ByteBuffer(bytes: try APICoding.encoder.encode(doc))) { r in #expect(r.status == .created) }
+            let store = SuppressionStore(client: client)
+            #expect(try await store.latestTag(profileKey: image) == "live")
+            #expect(try await store.workload(containerID: "c-live")?.imageTag == "live")
+            let history = try await http.execute(uri: "/api/v1/profiles/\(Self.path(image))/versions/forged/history", method: .get,
+                                                 headers: Self.auth(Self.readToken)) { try Self.json($0) }
+            let imported = (history["items"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "imported" }
+            #expect(imported?["by"] as? String == "token:2", "the import says who")
+        }
+    }
+
     @Test("import refuses documents that would plant wider-than-mined patterns or malformed keys (attack shapes)")
     func importValidation() async throws {
         let image = TestStack.unique("apiimport")
@@ -261,6 +299,10 @@ struct APITests {
             #expect(try await attempt { $0.nodes[0].instances = [9] } == .badRequest)
             #expect(try await attempt { $0.nodes.append($0.nodes[0]) } == .badRequest)
             #expect(try await attempt { $0.format = "other" } == .badRequest)
+            // "Every write flag learned" (-1 truncated to 32 bits) and times in the future are refused.
+            #expect(try await attempt { $0.nodes[3].openFlags = -1 } == .badRequest)
+            #expect(try await attempt { $0.nodes[0].openFlags = 2 } == .badRequest, "flags belong to file nodes")
+            #expect(try await attempt { $0.instances[0].lastSeenNs = .max } == .badRequest)
             #expect(try await attempt { $0.imageName = "" } == .badRequest)
             // Nothing was created by the refused imports.
             try await http.execute(uri: "/api/v1/profiles/\(Self.path(image))/versions/1.0", method: .get, headers: Self.auth(Self.readToken)) { r in
@@ -313,6 +355,19 @@ struct APITests {
             ]))
             _ = try await SuppressionStore(client: client).record(suggestion)
             let s = "/api/v1/suggestions/" + id
+            // A dismissed suggestion is not accepted behind the dismisser's back.
+            let other = ProfileNodeKey(type: .file, value: nginx + " | /var/log/nginx/access.log")
+            let otherID = SuppressionSuggestion.id(ruleID: "rule-1", profileKey: image, node: other)
+            var second = suggestion
+            second.suggestionID = otherID
+            second.nodeKey = other.value
+            _ = try await SuppressionStore(client: client).record(second)
+            try await http.execute(uri: "/api/v1/suggestions/\(otherID)/dismiss", method: .post, headers: Self.auth(Self.writeToken)) { r in
+                #expect(r.status == .ok)
+            }
+            try await http.execute(uri: "/api/v1/suggestions/\(otherID)/accept", method: .post, headers: Self.auth(Self.writeToken)) { r in
+                #expect(r.status == .conflict)
+            }
             let suppression = try await http.execute(uri: s + "/accept", method: .post, headers: Self.auth(Self.writeToken)) { r in
                 #expect(r.status == .created)
                 return try Self.json(r)
@@ -342,6 +397,16 @@ struct APITests {
             let o = "/api/v1/profiles/\(Self.path(image))/overrides"
             try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken), body: ByteBuffer(string: "{\"max_novelty\": 2}")) { r in
                 #expect(r.status == .badRequest)
+            }
+            // A misspelt key is refused, not read as "back to the default".
+            try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken), body: ByteBuffer(string: "{\"min_dump\": 5}")) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await http.execute(uri: "/api/v1/profiles/no-such-profile-\(image)/overrides", method: .get, headers: Self.auth(Self.readToken)) { r in
+                #expect(r.status == .notFound)
+            }
+            try await http.execute(uri: "/api/v1/profiles/\(Self.path(image))/versions/9.9/signals", method: .get, headers: Self.auth(Self.readToken)) { r in
+                #expect(r.status == .notFound)
             }
             let set = try await http.execute(uri: o, method: .put, headers: Self.auth(Self.writeToken),
                                              body: ByteBuffer(string: "{\"min_dumps\": 50, \"min_quiet_seconds\": 600}")) { try Self.json($0) }

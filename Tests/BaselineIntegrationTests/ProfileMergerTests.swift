@@ -171,21 +171,35 @@ import Testing
             try await runMerger(topic: topic, group: group, expected: first, maxBatch: 5, client: client, producer: producer)
             let id = try #require(try await client.query("SELECT anomaly_id FROM anomalies WHERE profile_key = \(image)")
                 .decode(String.self).reduce(into: [String]()) { $0.append($1) }.first)
+            // Attack shape: a tick written straight to the topic, naming the still-pending anomaly and a
+            // made-up one, each with a node of its own choosing: nothing is learned, nothing marked.
+            var forged = ClockTick(profileKey: image, imageTag: "v1", at: 1)
+            forged.accepted = [AcceptedAnomaly(anomalyID: id, node: .process(lineage: ["/app", "/usr/bin/evil"]), instanceID: "\(image)-i1", at: 1),
+                               AcceptedAnomaly(anomalyID: "made-up", node: .process(lineage: ["/app", "/usr/bin/evil2"]), instanceID: "x", at: 1)]
+            _ = try await producer.sendAll([KafkaRecord(topic: topic, key: image, value: Array(try JSONEncoder().encode(forged)),
+                                                        headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])])
+            try await runMerger(topic: topic, group: group, expected: first + 1, maxBatch: 5, client: client, producer: producer)
+            let afterForgery = try await client.query("""
+                SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
+                """).decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+            #expect(afterForgery == ["/app", "/app > /bin/sh"])
+            #expect(try await AnomalyDecisions(client: client, logger: TestStack.logger).get(id).learnedAt == nil)
+
             let decided = try await AnomalyDecisions(client: client, logger: TestStack.logger).decide(id, .accepted, by: "alice")
             #expect(decided.status == "accepted" && decided.decidedBy == "alice" && decided.learnedAt == nil)
 
             let relay = AcceptedAnomalyRelay(store: ProfileStore(client: client), producer: producer, topic: topic, logger: logger)
-            // (Other tests' accepted anomalies in the shared test database may go out in the same round.)
-            #expect(try await relay.relay() >= 1)
+            // Only this test's profile: other tests accept anomalies in the shared test database.
+            #expect(try await relay.relay(profiles: [image]) == 1)
             let sent = try await client.query("SELECT learn_sent_at IS NOT NULL FROM anomalies WHERE anomaly_id = \(id)")
                 .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
             #expect(sent == [true])
-            #expect(try await relay.relay() == 0, "sent once until the resend delay")
+            #expect(try await relay.relay(profiles: [image]) == 0, "sent once until the resend delay")
             // Later: nc again from another established instance (learned now), and an unknown binary (still an anomaly).
             let later = [request(image, dump: "\(image)-again", instance: "\(image)-i2", at: 420, children: ["/usr/bin/nc"], files: ["/etc/app.conf"]),
                          request(image, dump: "\(image)-other", instance: "\(image)-i2", at: 421, children: ["/usr/bin/socat"], files: ["/etc/app.conf"])]
             try await produce(later, to: topic, producer: producer)
-            try await runMerger(topic: topic, group: group, expected: first + 1 + Int64(later.count), maxBatch: 5, client: client,
+            try await runMerger(topic: topic, group: group, expected: first + 2 + Int64(later.count), maxBatch: 5, client: client,
                                 producer: producer)
             let nodes = try await client.query("""
                 SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
@@ -197,7 +211,7 @@ import Testing
             #expect(anomalies == ["/app > /usr/bin/nc accepted", "/app > /usr/bin/socat pending"])
             let learned = try await AnomalyDecisions(client: client, logger: TestStack.logger).get(id)
             #expect(learned.learnedAt != nil)
-            #expect(try await relay.relay() == 0, "a learned anomaly is not sent again")
+            #expect(try await relay.relay(profiles: [image]) == 0, "a learned anomaly is not sent again")
         }
     }
 

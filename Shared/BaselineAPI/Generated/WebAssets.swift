@@ -3,27 +3,4239 @@
 enum WebAssets {
     static let files: [String: (contentType: String, body: String)] = [
         "app.css": ("text/css; charset=utf-8", #"""
-body { font-family: sans-serif; }
+/* Baseline — Security Profiles. Plain CSS, no external fonts or assets (the page must work offline). */
+:root {
+  --bg: #f5f6f8; --panel: #fff; --ink: #1d2330; --muted: #5d6678; --line: #dde1e8; --accent: #5b3fd6; --accent-ink: #fff;
+  --ok: #1a7f4b; --warn: #b26a00; --bad: #c0352b;
+}
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--ink); background: var(--bg); }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
+h1 { font-size: 20px; margin: 0 0 4px; word-break: break-all; }
+h2 { font-size: 16px; margin: 18px 0 8px; }
+h3 { font-size: 14px; margin: 14px 0 6px; }
+[hidden] { display: none !important; }
+
+.topbar { display: flex; align-items: center; gap: 24px; padding: 10px 20px; background: #221a4d; color: #fff; }
+.brand { color: #fff; font-weight: 700; font-size: 16px; }
+.brand-sub { font-weight: 400; opacity: .8; margin-left: 6px; }
+.topnav a { color: #d9d3ff; margin-right: 16px; }
+.session { margin-left: auto; display: flex; gap: 8px; align-items: center; }
+.session .badge { background: #3d3277; color: #fff; }
+button.link { background: none; border: 0; color: #d9d3ff; cursor: pointer; padding: 0; font: inherit; }
+.banner { margin: 12px 20px 0; padding: 10px 14px; border-radius: 6px; background: #fdecea; color: #7a1d15; border: 1px solid #f2b8b0; }
+.banner.info { background: #eaf5ee; color: #17502f; border-color: #b5dcc3; }
+main { padding: 16px 20px 40px; }
+
+.card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-bottom: 14px; }
+.muted { color: var(--muted); }
+.small { font-size: 12px; }
+.row { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
+.spacer { flex: 1; }
+
+.login { max-width: 460px; margin: 60px auto; }
+.login input { width: 100%; }
+
+input, select, button { font: inherit; }
+input[type=text], input[type=password], input[type=number], select {
+  padding: 6px 8px; border: 1px solid var(--line); border-radius: 5px; background: #fff; min-width: 0;
+}
+button { padding: 6px 12px; border: 1px solid var(--line); border-radius: 5px; background: #fff; cursor: pointer; }
+button.primary { background: var(--accent); color: var(--accent-ink); border-color: var(--accent); }
+button.danger { color: var(--bad); border-color: #e7b4ae; }
+button:disabled { opacity: .5; cursor: default; }
+button.toggle { width: 22px; height: 22px; padding: 0; line-height: 20px; text-align: center; border: 0; background: none; color: var(--muted); }
+
+.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px 12px; align-items: end; }
+.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 3px; }
+
+table { width: 100%; border-collapse: collapse; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: 12px; color: var(--muted); font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.group td { background: #f0eefb; font-weight: 600; }
+tr.group td .muted { font-weight: 400; }
+td.wrap { word-break: break-all; }
+
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; background: #eceef3; color: var(--ink); white-space: nowrap; }
+.state-stable { background: #e1f3e8; color: var(--ok); }
+.state-learning { background: #fff1db; color: var(--warn); }
+.state-unstable { background: #fde4e1; color: var(--bad); }
+.status-pending, .status-open { background: #fff1db; color: var(--warn); }
+.status-accepted { background: #e1f3e8; color: var(--ok); }
+.status-dismissed { background: #eceef3; color: var(--muted); }
+
+/* Commonality: a colour scale from uncommon (red) to common (green), in 11 steps. */
+.cs { display: inline-block; min-width: 48px; padding: 1px 6px; border-radius: 4px; font-size: 12px; text-align: center; font-variant-numeric: tabular-nums; color: #fff; }
+.cs-0 { background: #b2182b; } .cs-1 { background: #c8392c; } .cs-2 { background: #d6602f; } .cs-3 { background: #dd8433; }
+.cs-4 { background: #d8a338; color: #222; } .cs-5 { background: #c9b83f; color: #222; } .cs-6 { background: #a9bd45; color: #222; }
+.cs-7 { background: #82b24a; } .cs-8 { background: #5ca14c; } .cs-9 { background: #3b8d4b; } .cs-10 { background: #1a7840; }
+.bar { display: inline-block; width: 80px; height: 8px; background: #eceef3; border-radius: 4px; overflow: hidden; vertical-align: middle; margin-right: 6px; }
+.bar > span { display: block; height: 100%; }
+.legend { display: inline-flex; gap: 2px; align-items: center; font-size: 11px; color: var(--muted); }
+.legend .cs { min-width: 14px; height: 10px; padding: 0; }
+
+.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 10px; margin-top: 12px; }
+.stat { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; background: #fafbfc; }
+.stat .label { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.stat .value { font-size: 18px; font-weight: 600; }
+.stat .value .cs { font-size: 16px; padding: 2px 8px; }
+.stat.date .value { font-size: 13px; font-weight: 500; }
+
+.tabs { display: flex; gap: 2px; border-bottom: 1px solid var(--line); margin: 14px 0 12px; flex-wrap: wrap; }
+.tabs a { padding: 8px 12px; color: var(--muted); border-bottom: 2px solid transparent; }
+.tabs a.active { color: var(--accent); border-bottom-color: var(--accent); font-weight: 600; }
+.tabs a .badge { margin-left: 4px; }
+
+.tree-layout { display: grid; grid-template-columns: minmax(0, 1fr); gap: 14px; }
+.tree-layout.with-panel { grid-template-columns: minmax(0, 1.4fr) minmax(320px, 1fr); }
+ul.tree { list-style: none; margin: 0; padding-left: 18px; }
+ul.tree.root { padding-left: 0; }
+.tree-row { display: flex; align-items: center; gap: 6px; padding: 2px 4px; border-radius: 4px; }
+.tree-row:hover { background: #f3f1fd; }
+.tree-row.selected { background: #e6e1fb; }
+.tree-row.match .node-name { font-weight: 700; }
+.node-name { cursor: pointer; word-break: break-all; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
+.node-meta { color: var(--muted); font-size: 11.5px; white-space: nowrap; }
+.side-panel { position: sticky; top: 10px; align-self: start; max-height: calc(100vh - 20px); overflow: auto; }
+.side-panel .close { float: right; }
+.lineage { margin: 4px 0 8px; padding: 0; list-style: none; }
+.lineage li { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12px; word-break: break-all; }
+.lineage li + li::before { content: "└ "; color: var(--muted); }
+
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; font-size: 12.5px; }
+dl.kv dt { color: var(--muted); }
+dl.kv dd { margin: 0; word-break: break-all; }
+
+.chart svg { width: 100%; height: auto; max-height: 320px; display: block; }
+.chart .axis { stroke: #9aa2b1; stroke-width: 1; }
+.chart .grid { stroke: #e6e8ee; stroke-width: 1; }
+.chart .line { fill: none; stroke: var(--accent); stroke-width: 2; }
+.chart .point { fill: var(--accent); }
+.chart text { font-size: 11px; fill: var(--muted); }
+
+.signal { border-left: 4px solid var(--line); }
+.signal.anomalous { border-left-color: var(--bad); }
+.signal.suppressed { border-left-color: var(--ok); }
+.suggestion { margin-top: 10px; padding: 10px 12px; border-radius: 6px; background: #f3f1fd; border: 1px solid #d8d0fa; }
+.suggestion code { display: block; white-space: pre-wrap; word-break: break-all; margin: 6px 0; }
+.pager { margin-top: 10px; display: flex; gap: 8px; align-items: center; }
+.empty { padding: 16px; color: var(--muted); text-align: center; }
+.form-grid { display: grid; grid-template-columns: max-content minmax(120px, 240px) 1fr; gap: 6px 12px; align-items: center; }
 """#),
-        "app.js": ("text/javascript; charset=utf-8", #"""
+        "app.js": ("text/javascript; charset=utf-8", ##"""
+// Baseline — Security Profiles page. Plain JavaScript, no build step, no external code.
+// Every text that comes from the API (image names, node keys, paths, rules, explanations) is
+// attacker-controlled: it is only ever put into the page as text (DOM nodes, textContent),
+// never as markup. The CSP allows no inline script or style.
 "use strict";
-"""#),
-        "index.html": ("text/html; charset=utf-8", #"""
+
+const TOKEN_KEY = "baseline.token";
+const app = document.getElementById("app");
+const banner = document.getElementById("banner");
+let identity = null; // {name, scope} of the signed-in token
+
+// ---------- DOM building ----------
+
+// h("a", {href: "#/", className: "x", onclick: fn, dataset: {k: v}}, "text", child, [children])
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "className" || k === "textContent" || k === "value" || k === "checked" || k === "disabled" || k === "hidden") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+// ---------- formatting ----------
+
+function fmtDate(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+function fmtDuration(seconds) {
+  if (seconds === undefined || seconds === null) return "—";
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  const parts = [];
+  let rest = Math.max(0, Math.round(seconds));
+  for (const [name, size] of units) {
+    if (rest >= size && parts.length < 2) { parts.push(Math.floor(rest / size) + " " + name); rest %= size; }
+  }
+  return parts.length ? parts.join(" ") : "0 s";
+}
+
+function pct(x) { return (x === undefined || x === null) ? "—" : (Math.round(x * 1000) / 10) + " %"; }
+function num(x) { return (x === undefined || x === null) ? "—" : Number(x).toLocaleString(); }
+
+// Commonality as a coloured chip on the 11-step scale (classes cs-0 … cs-10 in app.css).
+function commonality(x, title) {
+  const step = Math.max(0, Math.min(10, Math.round((Number(x) || 0) * 10)));
+  return h("span", { className: "cs cs-" + step, title: title || "Behavior Commonality: share of the version's instances" }, pct(x));
+}
+
+function commonalityBar(x) {
+  const step = Math.max(0, Math.min(10, Math.round((Number(x) || 0) * 10)));
+  const fill = h("span", { className: "cs-" + step });
+  fill.style.width = Math.round((Number(x) || 0) * 100) + "%"; // CSSOM: allowed by the CSP
+  return h("span", { className: "bar" }, fill);
+}
+
+function legend() {
+  const steps = [];
+  for (let i = 0; i <= 10; i++) steps.push(h("span", { className: "cs cs-" + i }));
+  return h("span", { className: "legend", title: "Commonality colour scale" }, "0 %", steps, "100 %");
+}
+
+function stateBadge(state) { return h("span", { className: "badge state-" + safeClass(state) }, state || "—"); }
+function statusBadge(status) { return h("span", { className: "badge status-" + safeClass(status) }, status || "—"); }
+function safeClass(v) { return String(v || "").replace(/[^a-z_-]/gi, ""); }
+
+// Node keys as people read them: `a > b > c | activity`, percent-escapes undone.
+// Undoes the key builder's percent-escapes for reading, except where the character could mislead:
+// separators (" > ", " | "), brackets, quotes, "%", control, format and bidi characters, and
+// whitespace other than a plain space stay escaped, so one process can never look like two.
+function readable(text) {
+  let decoded;
+  try { decoded = decodeURIComponent(text); } catch (e) { return text; }
+  let out = "";
+  for (const ch of decoded) {
+    if (/[>|\[\]"\\%]/.test(ch) || /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u.test(ch) || (/\s/.test(ch) && ch !== " ")) {
+      out += encodeURIComponent(ch).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+      if (/[>|\[\]"\\%]/.test(ch) && encodeURIComponent(ch) === ch) out = out.slice(0, -1) + "%" + ch.charCodeAt(0).toString(16).toUpperCase();
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+function lastProcess(key) {
+  const lineage = String(key).split(" | ")[0].split(" > ");
+  return readable(lineage[lineage.length - 1]);
+}
+
+function showBanner(message, kind) {
+  banner.textContent = message;
+  banner.className = "banner" + (kind ? " " + kind : "");
+  banner.hidden = !message;
+}
+
+// ---------- the API ----------
+
+function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+class APIError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: "Bearer " + token(), Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res;
+  try {
+    res = await fetch("/api/v1" + path, { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new APIError(0, "network", "profile-api cannot be reached: " + e.message);
+  }
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (!res.ok) {
+    const err = data && data.error ? data.error : { code: "http_" + res.status, message: res.status + " " + res.statusText };
+    if (res.status === 401) { signOut("Your token was not accepted (" + err.message + "). Enter it again."); }
+    throw new APIError(res.status, err.code, err.message);
+  }
+  return data;
+}
+
+function get(path, params) { return api("GET", path + query(params)); }
+
+// Query values percent-encoded with %20 for spaces: the API reads `+` as a plus (node keys hold
+// spaces and pluses), not as form encoding's space (which URLSearchParams would send).
+function query(params) {
+  const parts = [];
+  const add = (k, v) => parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(v));
+  for (const [k, v] of Object.entries(params || {})) {
+    if (Array.isArray(v)) v.forEach((x) => x !== "" && add(k, x));
+    else if (v !== undefined && v !== null && v !== "") add(k, v);
+  }
+  return parts.length ? "?" + parts.join("&") : "";
+}
+
+// Path parameters are percent-encoded: image names hold `/`.
+function versionPath(image, tag) { return "/profiles/" + encodeURIComponent(image) + "/versions/" + encodeURIComponent(tag); }
+function canWrite() { return identity && identity.scope === "write"; }
+
+function failure(el, e) {
+  clear(el).append(h("div", { className: "empty" }, "Could not load: " + e.message));
+}
+
+// ---------- sign-in ----------
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  identity = null;
+  document.getElementById("session").hidden = true;
+  document.getElementById("topnav").hidden = true;
+  renderLogin(message);
+}
+
+function renderLogin(message) {
+  showBanner("");
+  const input = h("input", { type: "password", id: "token-input", name: "token", autocomplete: "off", placeholder: "API token", required: true });
+  const error = h("p", { className: "muted", id: "login-error" }, message || "");
+  const form = h("form", { className: "card login", id: "login-form" },
+    h("h2", {}, "Sign in"),
+    h("p", { className: "muted" }, "Enter an API token (read or write). It is kept for this browser tab only (sessionStorage)."),
+    input, h("p", {}, h("button", { type: "submit", className: "primary", id: "token-submit" }, "Continue")), error);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    error.textContent = "Checking…";
+    try {
+      await loadIdentity();
+      route();
+    } catch (e) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      renderLogin(e.status === 401 ? "That token is not valid." : e.message);
+    }
+  });
+  clear(app).append(form);
+  input.focus();
+}
+
+async function loadIdentity() {
+  identity = await api("GET", "/identity");
+  document.getElementById("session-name").textContent = identity.name;
+  document.getElementById("session-scope").textContent = identity.scope;
+  document.getElementById("session").hidden = false;
+  document.getElementById("topnav").hidden = false;
+}
+
+document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
+
+// ---------- routing ----------
+
+// #/?image=…            profiles overview (filters in the hash)
+// #/p/<image>/<tag>/<tab>  a profile version
+// #/suppressions         suppressions
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, qs] = raw.split("?");
+  const parts = path.split("/").filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch (e) { return p; } });
+  return { parts, params: new URLSearchParams(qs || "") };
+}
+
+async function route() {
+  if (!token()) return renderLogin();
+  if (!identity) {
+    try { await loadIdentity(); } catch (e) { return e.status === 401 ? undefined : renderLogin(e.message); }
+  }
+  showBanner("");
+  const { parts, params } = parseHash();
+  if (parts[0] === "p" && parts.length >= 3) return renderProfile(parts[1], parts[2], parts[3] || "tree");
+  if (parts[0] === "suppressions") return renderSuppressions();
+  return renderOverview(params);
+}
+
+window.addEventListener("hashchange", route);
+
+function profileHref(image, tag, tab) {
+  return "#/p/" + encodeURIComponent(image) + "/" + encodeURIComponent(tag) + (tab ? "/" + tab : "");
+}
+
+// ---------- overview ----------
+
+const LABEL_KEYS = ["service", "host", "cluster", "namespace", "instance"];
+
+function renderOverview(params) {
+  const field = (name, label, placeholder) => h("label", {}, label,
+    h("input", { type: "text", name, id: "filter-" + name, value: params.get(name) || "", placeholder: placeholder || "" }));
+  const state = h("select", { name: "state", id: "filter-state" },
+    ["", "learning", "stable", "unstable"].map((v) => h("option", { value: v, selected: params.get("state") === v ? true : undefined }, v || "any")));
+  const form = h("form", { className: "card filters", id: "filters" },
+    field("q", "Search", "image, tag or service"), field("image", "Image name (exact)"), field("tag", "Image tag (exact)"),
+    field("service", "Service"), field("label", "Tags (key:value, comma-separated)", "namespace:prod"),
+    h("label", {}, "Model state", state),
+    h("div", { className: "row" }, h("button", { type: "submit", className: "primary" }, "Apply"),
+      h("button", { type: "button", onclick: () => { location.hash = "#/"; } }, "Reset")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const el of form.querySelectorAll("input, select")) if (el.value.trim()) q.set(el.name, el.value.trim());
+    const next = "#/" + (q.toString() ? "?" + q.toString() : "");
+    if (location.hash === next) route(); else location.hash = next;
+  });
+  const results = h("div", { className: "card", id: "profiles" }, h("div", { className: "empty" }, "Loading…"));
+  clear(app).append(h("h1", {}, "Security profiles"),
+    h("p", { className: "muted" }, "Profiles grouped by image name: each version (image tag) with the dumps merged into it, its model state and its Behavior Commonality."),
+    form, results);
+
+  const labels = (params.get("label") || "").split(",").map((x) => x.trim()).filter(Boolean);
+  const filter = { q: params.get("q"), image: params.get("image"), tag: params.get("tag"), service: params.get("service"), state: params.get("state"), label: labels };
+  const bad = labels.find((l) => !LABEL_KEYS.includes(l.split(":")[0]) || !l.includes(":"));
+  if (bad) { failure(results, new Error("a tag filter must be key:value with key one of " + LABEL_KEYS.join(", "))); return; }
+  const cursors = [];
+  const load = async (cursor) => {
+    try {
+      const page = await get("/profiles", Object.assign({}, filter, { cursor, limit: 25 }));
+      drawOverview(results, page, cursor, cursors, load);
+    } catch (e) { failure(results, e); }
+  };
+  load(undefined);
+}
+
+function drawOverview(el, page, cursor, cursors, load) {
+  clear(el);
+  if (!page.items.length) { el.append(h("div", { className: "empty" }, "No profile matches.")); return; }
+  const rows = [];
+  for (const group of page.items) {
+    rows.push(h("tr", { className: "group", dataset: { image: group.image_name } },
+      h("td", { colspan: 2, className: "wrap" }, group.image_name, " ", h("span", { className: "muted" }, group.versions.length + (group.versions.length === 1 ? " version" : " versions"))),
+      h("td", { className: "num" }, num(group.dumps_merged)), h("td"), h("td"), h("td"), h("td"), h("td", {}, fmtDate(group.last_updated))));
+    for (const v of group.versions) {
+      rows.push(h("tr", { className: "version", dataset: { image: v.image_name, tag: v.image_tag } },
+        h("td", { className: "wrap" }, h("a", { href: profileHref(v.image_name, v.image_tag), className: "version-link" }, v.image_tag)),
+        h("td", {}, stateBadge(v.state)),
+        h("td", { className: "num" }, num(v.dumps_merged)),
+        h("td", { className: "num" }, num(v.instances)),
+        h("td", { className: "num" }, num(v.nodes)),
+        h("td", { className: "commonality" }, commonalityBar(v.commonality), commonality(v.commonality)),
+        h("td", { className: "num" }, v.pending_anomalies ? h("span", { className: "badge status-pending" }, v.pending_anomalies) : "0"),
+        h("td", {}, fmtDate(v.last_updated))));
+    }
+  }
+  el.append(h("table", { id: "profiles-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Image / tag"), h("th", {}, "Model"), h("th", { className: "num" }, "Dumps merged"),
+      h("th", { className: "num" }, "Instances"), h("th", { className: "num" }, "Nodes"), h("th", {}, "Commonality"),
+      h("th", { className: "num" }, "Anomalies"), h("th", {}, "Last updated"))),
+    h("tbody", {}, rows)));
+  el.append(pager(cursors.length > 0, page.next_cursor, () => load(cursors.pop()), () => { cursors.push(cursor); load(page.next_cursor); }));
+}
+
+function pager(hasPrev, next, onPrev, onNext) {
+  return h("div", { className: "pager" },
+    h("button", { type: "button", disabled: !hasPrev, onclick: onPrev }, "‹ Previous"),
+    h("button", { type: "button", disabled: !next, onclick: onNext, className: "next-page" }, "Next ›"));
+}
+
+// ---------- a profile version ----------
+
+const TABS = [["tree", "Process tree"], ["states", "Model states"], ["commonality", "Commonality over time"], ["history", "History"],
+  ["instances", "Instances & dumps"], ["anomalies", "Anomalies"], ["signals", "Signals"], ["overrides", "Overrides"]];
+
+async function renderProfile(image, tag, tab) {
+  clear(app).append(h("div", { className: "empty" }, "Loading…"));
+  let v;
+  try { v = await get(versionPath(image, tag)); } catch (e) { return failure(app, e); }
+  const header = h("div", { className: "card", id: "profile-header" },
+    h("div", { className: "row" },
+      h("div", {}, h("div", { className: "muted small" }, h("a", { href: "#/" }, "Profiles"), " › ",
+        h("a", { href: "#/?image=" + encodeURIComponent(image) }, "versions of this image")),
+        h("h1", { id: "profile-title" }, v.image_name, h("span", { className: "muted" }, " : ", v.image_tag))),
+      h("span", { className: "spacer" }),
+      h("button", { type: "button", onclick: () => download(image, tag, "baseline") }, "Export JSON"),
+      h("button", { type: "button", onclick: () => download(image, tag, "datadog") }, "Export (Datadog)")),
+    h("div", { className: "summary" },
+      stat("Behavior commonality", commonality(v.commonality), "profile-commonality"),
+      stat("Model", stateBadge(v.state)),
+      stat("Dumps merged", num(v.dumps_merged)),
+      stat("Instances", num(v.instances)),
+      stat("Nodes", num(v.nodes)),
+      stat("Pending anomalies", num(v.pending_anomalies)),
+      stat("First seen", fmtDate(v.first_seen), undefined, "date"),
+      stat("Last updated", fmtDate(v.last_updated), undefined, "date")));
+  const tabs = h("nav", { className: "tabs", id: "tabs" }, TABS.map(([id, label]) =>
+    h("a", { href: profileHref(image, tag, id), className: id === tab ? "active" : "", dataset: { tab: id } }, label,
+      id === "anomalies" && v.pending_anomalies ? h("span", { className: "badge status-pending" }, v.pending_anomalies) : null)));
+  const body = h("div", { id: "tab-body" });
+  clear(app).append(header, tabs, body);
+  const views = { tree: treeView, states: statesView, commonality: chartView, history: historyView, instances: instancesView,
+    anomalies: anomaliesView, signals: signalsView, overrides: overridesView };
+  (views[tab] || treeView)(body, image, tag, v);
+}
+
+function stat(label, value, id, kind) {
+  return h("div", { className: "stat" + (kind ? " " + kind : ""), id }, h("div", { className: "label" }, label), h("div", { className: "value" }, value));
+}
+
+async function download(image, tag, format) {
+  try {
+    const doc = await get(versionPath(image, tag) + "/export", { format });
+    const blob = new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" });
+    const a = h("a", { href: URL.createObjectURL(blob), download: (image + "_" + tag).replace(/[^A-Za-z0-9._-]/g, "_") + (format === "datadog" ? ".security-profile.json" : ".profile.json") });
+    document.body.append(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (e) { showBanner("Export failed: " + e.message); }
+}
+
+// ---------- process tree ----------
+
+function treeView(body, image, tag) {
+  const filter = h("input", { type: "text", id: "tree-filter", placeholder: "Filter loaded nodes by path…" });
+  const root = h("ul", { className: "tree root", id: "tree" });
+  const panel = h("aside", { className: "card side-panel", id: "node-panel", hidden: true });
+  const treeCard = h("div", { className: "card" },
+    h("div", { className: "row" }, h("strong", {}, "Processes"), h("span", { className: "spacer" }), filter, legend()),
+    h("p", { className: "muted small" }, "Expand a process to load its children; click its name for its files, DNS requests, sockets and syscalls. Colours show how common a process is across the version's instances."),
+    root);
+  const layout = h("div", { className: "tree-layout", id: "tree-layout" }, treeCard, panel);
+  clear(body).append(layout);
+  loadChildren(root, image, tag, null, panel, layout);
+  filter.addEventListener("input", () => applyTreeFilter(root, filter.value.trim().toLowerCase()));
+}
+
+async function loadChildren(list, image, tag, parent, panel, layout, cursor) {
+  const loading = h("li", { className: "muted small" }, "Loading…");
+  list.append(loading);
+  try {
+    const page = await get(versionPath(image, tag) + "/tree", { parent: parent || undefined, cursor, limit: 200 });
+    loading.remove();
+    if (!page.items.length && !parent) list.append(h("li", { className: "empty" }, "This version has no process yet."));
+    for (const node of page.items) list.append(treeNode(node, image, tag, panel, layout));
+    if (page.next_cursor) {
+      const more = h("li", {}, h("button", { type: "button", className: "link-more", onclick: () => { more.remove(); loadChildren(list, image, tag, parent, panel, layout, page.next_cursor); } }, "Load more…"));
+      list.append(more);
+    }
+    const f = document.getElementById("tree-filter");
+    if (f && f.value.trim()) applyTreeFilter(document.getElementById("tree"), f.value.trim().toLowerCase());
+  } catch (e) {
+    loading.textContent = "Could not load: " + e.message;
+  }
+}
+
+function treeNode(node, image, tag, panel, layout) {
+  const li = h("li", { className: "tree-node", dataset: { key: node.key } });
+  const children = h("ul", { className: "tree", hidden: true });
+  let loaded = false;
+  const toggle = h("button", { type: "button", className: "toggle", title: node.children ? "Expand" : "No children", disabled: !node.children, "aria-expanded": "false" },
+    node.children ? "▸" : "·");
+  toggle.addEventListener("click", () => {
+    const open = children.hidden;
+    children.hidden = !open;
+    toggle.textContent = open ? "▾" : "▸";
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open && !loaded) { loaded = true; loadChildren(children, image, tag, node.key, panel, layout); }
+  });
+  const name = h("span", { className: "node-name", title: readable(node.key), tabindex: "0" }, node.name);
+  const select = () => openNodePanel(panel, layout, image, tag, node.key, li);
+  name.addEventListener("click", select);
+  name.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(); });
+  li.append(h("div", { className: "tree-row" }, toggle, commonality(node.commonality, "Seen on " + node.instances + " instance(s), in " + node.dumps + " dump(s)"), name,
+    h("span", { className: "node-meta" }, node.children ? node.children + (node.children === 1 ? " child" : " children") + " · " + node.descendants + " below" : "")), children);
+  return li;
+}
+
+// Hides loaded nodes whose path does not contain the text, unless a loaded descendant does.
+function applyTreeFilter(root, text) {
+  const walk = (li) => {
+    const key = (li.dataset.key || "").toLowerCase();
+    const own = !text || key.includes(text) || readable(key).toLowerCase().includes(text);
+    let below = false;
+    const sub = li.querySelector(":scope > ul");
+    if (sub) for (const child of sub.querySelectorAll(":scope > li.tree-node")) below = walk(child) || below;
+    li.hidden = !(own || below);
+    li.firstChild.classList.toggle("match", !!text && own);
+    return own || below;
+  };
+  for (const li of root.querySelectorAll(":scope > li.tree-node")) walk(li);
+}
+
+const ACTIVITY_TITLES = { file: "Files", dns: "DNS requests", network: "Sockets", syscall: "Syscalls", capability: "Capabilities" };
+
+async function openNodePanel(panel, layout, image, tag, key, li) {
+  for (const el of document.querySelectorAll(".tree-row.selected")) el.classList.remove("selected");
+  li.firstChild.classList.add("selected");
+  panel.hidden = false;
+  layout.classList.add("with-panel");
+  clear(panel).append(h("div", { className: "empty" }, "Loading…"));
+  let d;
+  try { d = await get(versionPath(image, tag) + "/node", { key, limit: 200 }); } catch (e) { return failure(panel, e); }
+  const n = d.node;
+  clear(panel).append(
+    h("button", { type: "button", className: "close", title: "Close", onclick: () => { panel.hidden = true; layout.classList.remove("with-panel"); li.firstChild.classList.remove("selected"); } }, "✕"),
+    h("h2", { id: "node-panel-title" }, n.name),
+    h("div", { className: "row" }, "Commonality ", commonality(n.commonality), h("span", { className: "muted small" }, "seen on " + n.instances + " instance(s) in " + n.dumps + " dump(s)")),
+    h("h3", {}, "Lineage"),
+    h("ol", { className: "lineage" }, d.lineage.map((p) => h("li", {}, p))),
+    h("dl", { className: "kv" }, h("dt", {}, "First seen"), h("dd", {}, fmtDate(n.first_seen)), h("dt", {}, "Last seen"), h("dd", {}, fmtDate(n.last_seen)),
+      h("dt", {}, "Children"), h("dd", {}, num(n.children)), h("dt", {}, "Below"), h("dd", {}, num(n.descendants))));
+  const types = Object.keys(ACTIVITY_TITLES).filter((t) => d.activities[t] && d.activities[t].length);
+  if (!types.length) panel.append(h("p", { className: "muted" }, "No file, DNS, socket or syscall activity recorded for this process."));
+  for (const t of types) {
+    const rows = d.activities[t].map((a) => h("tr", {},
+      h("td", { className: "wrap mono" }, readable(a.activity), a.is_pattern ? h("span", { className: "badge", title: "A pattern mined from the profile" }, " pattern") : null),
+      h("td", {}, commonality(a.commonality)), h("td", { className: "num" }, num(a.instances)), h("td", { className: "num" }, num(a.dumps))));
+    panel.append(h("h3", {}, ACTIVITY_TITLES[t] + " (" + rows.length + (d.truncated.includes(t) ? "+, most common first" : "") + ")"),
+      h("table", { className: "activities", dataset: { type: t } },
+        h("thead", {}, h("tr", {}, h("th", {}, "Activity"), h("th", {}, "Commonality"), h("th", { className: "num" }, "Inst."), h("th", { className: "num" }, "Dumps"))),
+        h("tbody", {}, rows)));
+  }
+}
+
+// ---------- model states ----------
+
+function statesView(body, image, tag, v) {
+  const rows = v.event_types.map((e) => h("tr", { dataset: { type: e.event_type } },
+    h("td", {}, h("strong", {}, e.event_type)), h("td", {}, stateBadge(e.state)), h("td", { className: "num" }, num(e.nodes)),
+    h("td", { className: "num" }, pct(e.coverage)), h("td", { className: "num" }, pct(e.novelty)), h("td", {}, commonality(e.commonality)),
+    h("td", {}, e.state === "stable" ? fmtDuration(e.time_to_stable_seconds) : e.eta_seconds !== undefined ? "≈ " + fmtDuration(e.eta_seconds) + " more" : e.dumps_to_stable !== undefined ? "≈ " + e.dumps_to_stable + " dumps more" : "—"),
+    h("td", {}, fmtDate(e.learning_since), h("br"), h("span", { className: "muted small" }, e.stable_since ? "stable " + fmtDate(e.stable_since) : "")),
+    h("td", { className: "wrap" }, e.reason || h("span", { className: "muted" }, "no transition yet"), evidence(e.evidence))));
+  clear(body).append(h("div", { className: "card" },
+    h("p", { className: "muted" }, "Each event type learns on its own: it turns stable once enough dumps and instances were seen, few new nodes appear (novelty) and the estimated coverage is high; new behaviour of a stable type is an anomaly."),
+    v.event_types.length ? h("table", { id: "states" },
+      h("thead", {}, h("tr", {}, ["Event type", "State", "Nodes", "Coverage", "Novelty", "Commonality", "Time to stable", "Learning since", "Reason and evidence"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)) : h("div", { className: "empty" }, "No event type yet.")));
+}
+
+// The transition's numbers on one line: "dumps 6 · instances 5 · coverage 0.76 · quiet 1 h 40 min".
+function evidence(ev) {
+  if (!ev || typeof ev !== "object") return null;
+  const items = Object.entries(ev).map(([k, val]) => {
+    const shown = typeof val === "number" && /Nanoseconds$/.test(k) ? fmtDuration(val / 1e9)
+      : typeof val === "number" && !Number.isInteger(val) ? String(Math.round(val * 1e4) / 1e4) : JSON.stringify(val);
+    return k.replace(/Nanoseconds$/, "") + " " + shown;
+  });
+  return h("div", { className: "muted small evidence" }, items.join(" · "));
+}
+
+// ---------- commonality over time ----------
+
+async function chartView(body, image, tag) {
+  const card = h("div", { className: "card chart", id: "commonality-chart" }, h("div", { className: "empty" }, "Loading…"));
+  clear(body).append(card);
+  let series;
+  try { series = await get(versionPath(image, tag) + "/commonality", { points: 300 }); } catch (e) { return failure(card, e); }
+  clear(card).append(h("p", { className: "muted" }, "The version's Behavior Commonality after each merged dump (by number of dumps merged). It moves as instances join and as the workload changes."));
+  if (!series.points.length) { card.append(h("div", { className: "empty" }, "No merge recorded yet.")); return; }
+  card.append(lineChart(series.points));
+}
+
+// x: the merge (dumps merged so far), since one merge batch stores many dumps at one time;
+// the axis also names the times of the first, middle and last point.
+function lineChart(points) {
+  const W = 800, H = 280, L = 48, R = 16, T = 12, B = 44;
+  const n0 = points[0].dumps_merged, n1 = Math.max(points[points.length - 1].dumps_merged, n0 + 1);
+  const x = (n) => L + (W - L - R) * (n - n0) / (n1 - n0);
+  const y = (c) => T + (H - T - B) * (1 - c);
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Behavior commonality after each merged dump" });
+  for (const g of [0, 0.25, 0.5, 0.75, 1]) {
+    svg.append(s("line", { x1: L, x2: W - R, y1: y(g), y2: y(g), class: "grid" }), s("text", { x: L - 6, y: y(g) + 4, "text-anchor": "end" }, Math.round(g * 100) + " %"));
+  }
+  svg.append(s("line", { x1: L, x2: L, y1: T, y2: H - B, class: "axis" }), s("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" }));
+  const ticks = [points[0], points[Math.floor((points.length - 1) / 2)], points[points.length - 1]];
+  ticks.forEach((p, i) => {
+    const anchor = i === 0 ? "start" : i === 2 ? "end" : "middle";
+    svg.append(s("text", { x: x(p.dumps_merged), y: H - B + 16, "text-anchor": anchor }, p.dumps_merged + (i === 0 ? " dumps" : "")),
+      s("text", { x: x(p.dumps_merged), y: H - B + 30, "text-anchor": anchor }, fmtDate(p.at)));
+  });
+  svg.append(s("polyline", { class: "line", points: points.map((p) => `${x(p.dumps_merged).toFixed(1)},${y(p.commonality).toFixed(1)}`).join(" ") }));
+  for (const p of points) {
+    svg.append(s("circle", { class: "point", cx: x(p.dumps_merged).toFixed(1), cy: y(p.commonality).toFixed(1), r: 3 },
+      s("title", {}, `${pct(p.commonality)} after ${p.dumps_merged} dumps (${fmtDate(p.at)})`)));
+  }
+  return svg;
+}
+
+// ---------- history ----------
+
+function historyView(body, image, tag) {
+  const card = h("div", { className: "card", id: "history" });
+  clear(body).append(card);
+  const cursors = [];
+  const load = async (cursor) => {
+    clear(card).append(h("div", { className: "empty" }, "Loading…"));
+    let page;
+    try { page = await get(versionPath(image, tag) + "/history", { cursor, limit: 50 }); } catch (e) { return failure(card, e); }
+    clear(card);
+    if (!page.items.length) { card.append(h("div", { className: "empty" }, "No history yet.")); return; }
+    card.append(h("table", {}, h("thead", {}, h("tr", {}, ["When", "What", "Event type", "Detail", "By"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, h("span", { className: "badge" }, e.kind.replace(/_/g, " "))),
+        h("td", {}, e.event_type || ""), h("td", { className: "wrap" }, e.detail), h("td", {}, e.by || ""))))),
+    pager(cursors.length > 0, page.next_cursor, () => load(cursors.pop()), () => { cursors.push(cursor); load(page.next_cursor); }));
+  };
+  load(undefined);
+}
+
+// ---------- instances and dumps ----------
+
+function instancesView(body, image, tag) {
+  const inst = h("div", { className: "card", id: "instances" });
+  const dumps = h("div", { className: "card", id: "dumps" });
+  clear(body).append(h("h2", {}, "Instances (containers)"), inst, h("h2", {}, "Activity dumps merged"), dumps);
+  pagedTable(inst, versionPath(image, tag) + "/instances", ["Instance", "Hosts", "Dumps", "First seen", "Last seen"],
+    (i) => [h("td", { className: "wrap mono" }, i.instance_id), h("td", { className: "wrap" }, i.hosts.join(", ")), h("td", { className: "num" }, num(i.dumps)), h("td", {}, fmtDate(i.first_seen)), h("td", {}, fmtDate(i.last_seen))]);
+  pagedTable(dumps, versionPath(image, tag) + "/dumps", ["Dump", "Instance", "Host / service", "Window", "Nodes", "New", "Commonality after", "Merged"],
+    (d) => [h("td", { className: "wrap mono" }, d.dump_id, d.warming_up ? h("span", { className: "badge", title: "within the container's warm-up" }, " warm-up") : null),
+      h("td", { className: "wrap mono" }, d.instance_id), h("td", { className: "wrap" }, [d.host, d.service, d.cluster, d.namespace].filter(Boolean).join(" · ")),
+      h("td", {}, fmtDate(d.dump_start), " – ", fmtDate(d.dump_end)), h("td", { className: "num" }, num(d.node_count)), h("td", { className: "num" }, num(d.new_nodes)),
+      h("td", {}, d.version_commonality !== undefined ? commonality(d.version_commonality) : "—"), h("td", {}, fmtDate(d.merged_at))]);
+}
+
+function pagedTable(card, path, headings, cells, params) {
+  const cursors = [];
+  const load = async (cursor) => {
+    clear(card).append(h("div", { className: "empty" }, "Loading…"));
+    let page;
+    try { page = await get(path, Object.assign({}, params || {}, { cursor, limit: 50 })); } catch (e) { return failure(card, e); }
+    clear(card);
+    if (!page.items.length) { card.append(h("div", { className: "empty" }, "None.")); return; }
+    card.append(h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))),
+      h("tbody", {}, page.items.map((item) => h("tr", {}, cells(item, () => load(cursor)))))),
+    pager(cursors.length > 0, page.next_cursor, () => load(cursors.pop()), () => { cursors.push(cursor); load(page.next_cursor); }));
+  };
+  load(undefined);
+}
+
+// ---------- anomalies ----------
+
+function anomaliesView(body, image, tag) {
+  const status = h("select", { id: "anomaly-status" }, ["pending", "accepted", "dismissed", ""].map((v) => h("option", { value: v }, v || "all")));
+  const card = h("div", { className: "card", id: "anomalies" });
+  clear(body).append(h("div", { className: "row" }, h("p", { className: "muted" }, "Behaviour a stable event type had never seen. Accept it to add it to the profile (profile-merger learns it), or dismiss it."),
+    h("span", { className: "spacer" }), h("label", {}, "Status ", status)), card);
+  const draw = () => pagedTable(card, "/anomalies", ["Recorded", "Type", "Process", "Activity", "Instance", "Status", ""], (a, reload) => [
+    h("td", {}, fmtDate(a.recorded_at)), h("td", {}, a.event_type),
+    h("td", { className: "wrap mono" }, a.lineage.join(" › ")), h("td", { className: "wrap mono" }, a.activity || "—"),
+    h("td", { className: "wrap mono" }, a.instance_id),
+    h("td", {}, statusBadge(a.status), a.decided_by ? h("div", { className: "muted small" }, "by " + a.decided_by + ", " + fmtDate(a.decided_at)) : null),
+    h("td", {}, a.status === "pending" && canWrite() ? h("div", { className: "row" },
+      h("button", { type: "button", className: "primary", onclick: () => decide("/anomalies/" + encodeURIComponent(a.anomaly_id) + "/accept", reload, "Anomaly accepted: profile-merger will add it to the profile.") }, "Accept"),
+      h("button", { type: "button", onclick: () => decide("/anomalies/" + encodeURIComponent(a.anomaly_id) + "/dismiss", reload, "Anomaly dismissed.") }, "Dismiss")) : null)],
+  { image, tag, status: status.value });
+  status.addEventListener("change", draw);
+  draw();
+}
+
+async function decide(path, reload, message) {
+  try {
+    await api("POST", path);
+    showBanner(message, "info");
+    reload();
+  } catch (e) { showBanner(e.status === 403 ? "Your token is read-only: this needs a write token." : e.message); }
+}
+
+// ---------- signals and suggestions ----------
+
+function signalsView(body, image, tag) {
+  const list = h("div", { id: "signals" });
+  clear(body).append(h("p", { className: "muted" }, "Security signals seen for this version, one entry per rule and process-tree node, with the profile context of the last one. When a signal matched common, known behaviour of a stable profile, a suppression suggestion is offered."), list);
+  const cursors = [];
+  const load = async (cursor) => {
+    clear(list).append(h("div", { className: "card empty" }, "Loading…"));
+    let page;
+    try { page = await get(versionPath(image, tag) + "/signals", { cursor, limit: 25 }); } catch (e) { return failure(list, e); }
+    clear(list);
+    if (!page.items.length) { list.append(h("div", { className: "card empty" }, "No signal seen for this version.")); return; }
+    for (const sig of page.items) list.append(signalCard(sig, () => load(cursor)));
+    list.append(pager(cursors.length > 0, page.next_cursor, () => load(cursors.pop()), () => { cursors.push(cursor); load(page.next_cursor); }));
+  };
+  load(undefined);
+}
+
+function signalCard(sig, reload) {
+  const ctx = sig.last_enrichment || {};
+  const node = ctx.node || null;
+  const card = h("div", { className: "card signal" + (sig.anomalous ? " anomalous" : sig.suppressed ? " suppressed" : ""), dataset: { rule: sig.rule_id } },
+    h("div", { className: "row" }, h("strong", {}, sig.rule_id), h("span", { className: "badge" }, sig.event_type), h("span", { className: "badge" }, "match: " + sig.match),
+      ctx.in_profile ? h("span", { className: "badge state-stable" }, "in profile") : h("span", { className: "badge state-unstable" }, "not in profile"),
+      h("span", { className: "spacer" }),
+      h("span", { className: "muted small" }, num(sig.signals) + " signals · " + num(sig.suppressed) + " suppressed · " + num(sig.anomalous) + " anomalous")),
+    h("div", { className: "mono wrap small" }, sig.node_key === "*" ? "(other nodes of this rule)" : readable(sig.node_key)),
+    h("p", {}, ctx.explanation || ""),
+    h("dl", { className: "kv" },
+      h("dt", {}, "Seen"), h("dd", {}, fmtDate(sig.first_seen), " – ", fmtDate(sig.last_seen)),
+      ctx.profile_state ? [h("dt", {}, "Profile"), h("dd", {}, stateBadge(ctx.profile_state), " ", ctx.event_type ? ctx.event_type + " baseline " : "", ctx.event_type_state ? stateBadge(ctx.event_type_state) : "")] : null,
+      node ? [h("dt", {}, "Node commonality"), h("dd", {}, commonality(node.commonality), " on " + node.instances + " of " + (ctx.instances || "?") + " instances")] : null,
+      ctx.profile_commonality !== undefined ? [h("dt", {}, "Profile commonality"), h("dd", {}, commonality(ctx.profile_commonality))] : null,
+      ctx.suppression_id ? [h("dt", {}, "Suppressed by"), h("dd", { className: "mono" }, ctx.suppression_id)] : null));
+  if (sig.suggestion_id) {
+    const box = h("div", { className: "suggestion", dataset: { suggestion: sig.suggestion_id } }, h("span", { className: "muted" }, "Loading suggestion…"));
+    card.append(box);
+    drawSuggestion(box, sig.suggestion_id, reload);
+  }
+  return card;
+}
+
+async function drawSuggestion(box, id, reload) {
+  let sug;
+  try { sug = await get("/suggestions/" + encodeURIComponent(id)); } catch (e) { return clear(box).append("Suggestion " + id + ": " + e.message); }
+  const ev = sug.evidence || {};
+  clear(box).append(h("div", { className: "row" }, h("strong", {}, "Suppression suggestion"), statusBadge(sug.status),
+    sug.decided_by ? h("span", { className: "muted small" }, "by " + sug.decided_by + ", " + fmtDate(sug.decided_at)) : null),
+    h("p", {}, ev.explanation || ""),
+    h("div", { className: "muted small" }, "Suppression query for rule " + sug.rule_id + ":"),
+    h("code", {}, sug.query));
+  const result = h("div", { className: "suppression-result" });
+  if (sug.status !== "accepted" && canWrite()) {
+    const accept = h("button", { type: "button", className: "primary accept-suggestion" }, "Suppress Signals");
+    accept.addEventListener("click", async () => {
+      accept.disabled = true;
+      try {
+        const sup = await api("POST", "/suggestions/" + encodeURIComponent(id) + "/accept");
+        showBanner("Suppression " + sup.suppression_id + " added to rule " + sup.rule_id + "; signal-enricher applies it at its next refresh.", "info");
+        reload();
+      } catch (e) { accept.disabled = false; showBanner(e.status === 403 ? "Your token is read-only: this needs a write token." : e.message); }
+    });
+    const dismiss = h("button", { type: "button" }, "Dismiss");
+    dismiss.addEventListener("click", () => decide("/suggestions/" + encodeURIComponent(id) + "/dismiss", reload, "Suggestion dismissed."));
+    box.append(h("div", { className: "row" }, accept, sug.status === "open" ? dismiss : null));
+  } else if (sug.status === "accepted") {
+    result.append(h("span", { className: "badge status-accepted" }, "Suppression added"), " ", h("a", { href: "#/suppressions" }, "see suppressions"));
+  } else {
+    result.append(h("span", { className: "muted small" }, "A write token can accept this suggestion."));
+  }
+  box.append(result);
+}
+
+// ---------- suppressions ----------
+
+function renderSuppressions() {
+  const card = h("div", { className: "card", id: "suppressions" });
+  clear(app).append(h("h1", {}, "Suppressions"), h("p", { className: "muted" }, "Accepted suggestions: signals of the rule matching the node are marked suppressed. Disable one to stop it."), card);
+  pagedTable(card, "/suppressions", ["Suppression", "Rule", "Image", "Query", "Hits", "Created", "Active", ""], (x, reload) => [
+    h("td", { className: "mono" }, x.suppression_id), h("td", {}, x.rule_id), h("td", { className: "wrap" }, x.image_name),
+    h("td", { className: "wrap mono small" }, x.query), h("td", { className: "num" }, num(x.hits), x.last_hit_at ? h("div", { className: "muted small" }, fmtDate(x.last_hit_at)) : null),
+    h("td", {}, fmtDate(x.created_at), h("div", { className: "muted small" }, "by " + x.created_by)),
+    h("td", {}, x.active ? h("span", { className: "badge status-accepted" }, "active") : h("span", { className: "badge status-dismissed" }, "disabled")),
+    h("td", {}, canWrite() ? h("button", { type: "button", onclick: () => decide("/suppressions/" + encodeURIComponent(x.suppression_id) + (x.active ? "/disable" : "/enable"), reload, x.active ? "Suppression disabled." : "Suppression enabled.") }, x.active ? "Disable" : "Enable") : null)]);
+}
+
+// ---------- overrides ----------
+
+const OVERRIDE_FIELDS = [
+  ["max_novelty", "Max novelty", "0–1: share of new nodes a type may still show to turn stable", "any"],
+  ["min_dumps", "Min dumps", "dumps before a type may turn stable", "1"],
+  ["min_instances", "Min instances", "instances before a type may turn stable", "1"],
+  ["min_quiet_seconds", "Min quiet (s)", "seconds without a new node before stable", "1"],
+  ["max_learning_seconds", "Max learning (s)", "after this, a type that is still changing is unstable", "1"],
+  ["node_cap", "Node cap", "most nodes a version keeps", "1"],
+];
+
+async function overridesView(body, image) {
+  const card = h("div", { className: "card", id: "overrides" }, h("div", { className: "empty" }, "Loading…"));
+  clear(body).append(card);
+  let o;
+  try { o = await get("/profiles/" + encodeURIComponent(image) + "/overrides"); } catch (e) { return failure(card, e); }
+  const inputs = {};
+  const rows = OVERRIDE_FIELDS.map(([key, label, help, step]) => {
+    inputs[key] = h("input", { type: "number", name: key, id: "override-" + key, step, min: "0", value: o.settings[key] !== undefined ? String(o.settings[key]) : "", placeholder: "default", disabled: !canWrite() });
+    return [h("label", { for: "override-" + key }, label), inputs[key], h("span", { className: "muted small" }, help)];
+  });
+  const form = h("form", {}, h("div", { className: "form-grid" }, rows),
+    canWrite() ? h("p", {}, h("button", { type: "submit", className: "primary" }, "Save overrides"), " ", h("span", { className: "muted small" }, "Empty fields use the service default. profile-merger applies a change from its next merge of this image.")) :
+      h("p", { className: "muted small" }, "A write token can change these."));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const settings = {};
+    for (const [key] of OVERRIDE_FIELDS) {
+      const raw = inputs[key].value.trim();
+      if (raw !== "") settings[key] = Number(raw);
+    }
+    try {
+      await api("PUT", "/profiles/" + encodeURIComponent(image) + "/overrides", settings);
+      showBanner("Overrides saved for " + image + ".", "info");
+      overridesView(body, image);
+    } catch (e) { showBanner(e.status === 403 ? "Your token is read-only: this needs a write token." : e.message); }
+  });
+  clear(card).append(h("p", { className: "muted" }, "Learning overrides apply to every version of ", h("strong", {}, image), "."),
+    o.updated_at ? h("p", { className: "small" }, "Last changed by " + (o.updated_by || "?") + ", " + fmtDate(o.updated_at)) : h("p", { className: "small muted" }, "No override set: the service defaults apply."),
+    form);
+}
+
+route();
+"""##),
+        "index.html": ("text/html; charset=utf-8", ##"""
 <!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Baseline — Security Profiles</title><link rel="stylesheet" href="app.css"></head>
-<body><main id="app">Loading…</main><script src="app.js"></script></body>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Baseline — Security Profiles</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="app.css">
+</head>
+<body>
+<header class="topbar">
+  <a class="brand" href="#/">Baseline <span class="brand-sub">Security Profiles</span></a>
+  <nav class="topnav" id="topnav" hidden>
+    <a href="#/">Profiles</a>
+    <a href="#/suppressions">Suppressions</a>
+  </nav>
+  <div class="session" id="session" hidden>
+    <span id="session-name"></span>
+    <span class="badge" id="session-scope"></span>
+    <button type="button" class="link" id="sign-out">Sign out</button>
+  </div>
+</header>
+<div class="banner" id="banner" role="alert" hidden></div>
+<main id="app">
+  <noscript>This page needs JavaScript.</noscript>
+</main>
+<script src="app.js"></script>
+</body>
 </html>
-"""#),
-        "openapi.json": ("application/json; charset=utf-8", #"""
+"""##),
+        "openapi.json": ("application/json; charset=utf-8", ##"""
 {
   "openapi": "3.0.3",
   "info": {
     "title": "Baseline profile-api",
-    "version": "1.0.0"
+    "version": "1.0.0",
+    "description": "Security profiles of container workloads: the profiles grouped by image name, a version's\nprocess tree with Behavior Commonality, its states and their evidence, the instances and dumps\nthat built it, its history, anomalies, the signals seen for it, suppression suggestions and\nsuppressions, per-profile learning overrides, and export/import of versions.\n\nConventions (docs/api.md):\n- JSON keys are snake_case; times are RFC 3339 (`2025-11-29T10:00:00Z`); `*_ns` fields are\n  nanoseconds since the epoch.\n- An optional field is absent, never `null`, when it has no value.\n- Lists are pages `{\"items\": [...], \"next_cursor\": \"...\"}`: pass `next_cursor` back as `cursor`\n  for the next page; it is absent on the last page. Cursors are opaque.\n- Path parameters are percent-encoded: an image name holds `/` (`registry.example/team/app`\n  is sent as `registry.example%2Fteam%2Fapp`).\n- Unknown query parameters are rejected with 400 (a typo in a filter never widens a result).\n- Every error is `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`.\n- Every endpoint but this document needs `Authorization: Bearer TOKEN`. A `read` token may call\n  every GET; a `write` token may also call the POST and PUT endpoints (`x-required-scope`).\n"
   },
-  "paths": {}
+  "servers": [
+    {
+      "url": "/"
+    }
+  ],
+  "tags": [
+    {
+      "name": "profiles",
+      "description": "Profiles, versions, the process tree and what built them."
+    },
+    {
+      "name": "decisions",
+      "description": "Anomalies, signals, suppression suggestions and suppressions."
+    },
+    {
+      "name": "overrides",
+      "description": "Per-profile learning overrides, export and import."
+    },
+    {
+      "name": "meta",
+      "description": "This document."
+    }
+  ],
+  "security": [
+    {
+      "bearerAuth": []
+    }
+  ],
+  "paths": {
+    "/api/v1/openapi.json": {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "operationId": "getOpenAPI",
+        "summary": "This OpenAPI document (no token needed)",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The OpenAPI 3 document as JSON.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": true
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/identity": {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "operationId": "getIdentity",
+        "summary": "The presented token's name and scope (the page checks a token with it)",
+        "x-required-scope": "read",
+        "responses": {
+          "200": {
+            "description": "Who the token is.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Identity"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "listProfiles",
+        "summary": "Profiles grouped by image name, with their versions",
+        "description": "Images in name order; each holds the versions (image tags) that match every filter given,\nmost recently updated first. The page size counts images.\n",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "name": "image",
+            "in": "query",
+            "description": "Image name, exactly.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "tag",
+            "in": "query",
+            "description": "Image tag (the version), exactly.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "service",
+            "in": "query",
+            "description": "A service some merged dump of the version carried, exactly.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "label",
+            "in": "query",
+            "description": "`key:value` workload tag some merged dump of the version carried; key is one of service,\nhost, cluster, namespace, instance. Repeat for more (every one must match; at most 16).\n",
+            "style": "form",
+            "explode": true,
+            "schema": {
+              "type": "array",
+              "maxItems": 16,
+              "items": {
+                "type": "string",
+                "pattern": "^(service|host|cluster|namespace|instance):.+$",
+                "maxLength": 300
+              }
+            }
+          },
+          {
+            "name": "state",
+            "in": "query",
+            "description": "The version's overall model state.",
+            "schema": {
+              "$ref": "#/components/schemas/LifecycleState"
+            }
+          },
+          {
+            "name": "q",
+            "in": "query",
+            "description": "Case-insensitive substring of the image name, the tag or a service.",
+            "schema": {
+              "type": "string",
+              "maxLength": 200
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of image groups.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ImageGroupPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "getVersion",
+        "summary": "A profile version with its per-event-type states, evidence and time to stable",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The version.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/VersionDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/tree": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "getTreeLevel",
+        "summary": "One level of the process tree (lazily expandable)",
+        "description": "The children of `parent` (the roots without it), in key order. Each node says how many\nchildren and descendants it has, so a client expands only what it shows: a 50,000-node\nprofile is never sent whole.\n",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "parent",
+            "in": "query",
+            "description": "The `key` of the process node whose children to list.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/TreeLimit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of process nodes.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ProcessTreeNodePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/node": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "getNode",
+        "summary": "A process node with its files, DNS names, sockets, syscalls and capabilities",
+        "description": "At most `limit` activities per event type, most common first; `truncated` names the cut lists.",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "key",
+            "in": "query",
+            "required": true,
+            "description": "The process node's `key`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/TreeLimit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The node and its activities.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ProcessNodeDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/instances": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "listInstances",
+        "summary": "The workload instances (containers) of a version",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of instances, by id.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/InstancePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/dumps": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "listDumps",
+        "summary": "The activity dumps merged into a version, newest first",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of dumps.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DumpPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/history": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "listHistory",
+        "summary": "Merges, state changes, anomalies and decisions, override and suppression changes, newest first",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "before",
+            "in": "query",
+            "description": "Only entries strictly before this time (RFC 3339).",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of history entries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HistoryPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/commonality": {
+      "get": {
+        "tags": [
+          "profiles"
+        ],
+        "operationId": "getCommonalitySeries",
+        "summary": "The version's Behavior Commonality after each merge (the chart), oldest first",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "points",
+            "in": "query",
+            "description": "At most this many points (evenly thinned; the last merge is always kept).",
+            "schema": {
+              "type": "integer",
+              "minimum": 2,
+              "maximum": 2000,
+              "default": 200
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The series.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CommonalitySeries"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/signals": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "listSignals",
+        "summary": "The signals seen for a version, aggregated per (rule, event type, node), most recent first",
+        "description": "signal-enricher keeps bounded aggregates, never one row per signal: past the per-version\ncap, new nodes of a rule are counted in its `*` row (`match` is `mixed`). Each aggregate\nholds the last signal's enrichment context and, when one was made, its suggestion's id.\n",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "rule",
+            "in": "query",
+            "description": "Only this rule's aggregates.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of signal aggregates.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SignalAggregatePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/versions/{tag}/export": {
+      "get": {
+        "tags": [
+          "overrides"
+        ],
+        "operationId": "exportVersion",
+        "summary": "A version as a document (Baseline's own format, or Datadog's SecurityProfile JSON)",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          },
+          {
+            "$ref": "#/components/parameters/Tag"
+          },
+          {
+            "name": "format",
+            "in": "query",
+            "description": "`baseline` (default; `POST /api/v1/profiles/import` takes it back) or `datadog`.",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "baseline",
+                "datadog"
+              ],
+              "default": "baseline"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The document.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "oneOf": [
+                    {
+                      "$ref": "#/components/schemas/ProfileDocument"
+                    },
+                    {
+                      "$ref": "#/components/schemas/DatadogSecurityProfile"
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/import": {
+      "post": {
+        "tags": [
+          "overrides"
+        ],
+        "operationId": "importVersion",
+        "summary": "Creates a version from a `baseline.profile/v1` document",
+        "description": "Import only creates versions (409 when it exists: a running profile is only ever changed by\nprofile-merger). Keys are checked, so an import cannot plant a node key the key builder would\nnever produce. The body may be up to `BASELINE_API_MAX_IMPORT_BYTES` (413 beyond).\n",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "name": "as_image",
+            "in": "query",
+            "description": "Import under this image name instead of the document's.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "as_tag",
+            "in": "query",
+            "description": "Import under this tag instead of the document's.",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ProfileDocument"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The version created.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/VersionKey"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/profiles/{image}/overrides": {
+      "get": {
+        "tags": [
+          "overrides"
+        ],
+        "operationId": "getOverrides",
+        "summary": "The profile's learning overrides (empty settings when none are set)",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The overrides.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ProfileOverrides"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      },
+      "put": {
+        "tags": [
+          "overrides"
+        ],
+        "operationId": "setOverrides",
+        "summary": "Replaces the profile's learning overrides",
+        "description": "Every field left out goes back to the service default. profile-merger applies the change from\nits next merge or clock tick of the profile; the change is recorded in the history.\n",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Image"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/OverrideSettings"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The overrides now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ProfileOverrides"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/anomalies": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "listAnomalies",
+        "summary": "Anomalies, newest first",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "name": "image",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "tag",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "status",
+            "in": "query",
+            "schema": {
+              "$ref": "#/components/schemas/AnomalyStatus"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of anomalies.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AnomalyPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/anomalies/{id}": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "getAnomaly",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The anomaly.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Anomaly"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/anomalies/{id}/accept": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "acceptAnomaly",
+        "summary": "Accepts a pending anomaly (profile-merger then adds its node to the profile)",
+        "description": "Accepting an accepted anomaly is a no-op; accepting a dismissed one is a conflict.",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The anomaly as decided (`decided_by` names the token).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Anomaly"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/anomalies/{id}/dismiss": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "dismissAnomaly",
+        "summary": "Dismisses a pending anomaly",
+        "description": "Dismissing a dismissed anomaly is a no-op; dismissing an accepted one is a conflict.",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The anomaly as decided.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Anomaly"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suggestions": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "listSuggestions",
+        "summary": "Suppression suggestions, by id",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "name": "image",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "status",
+            "in": "query",
+            "schema": {
+              "$ref": "#/components/schemas/SuggestionStatus"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of suggestions.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SuggestionPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suggestions/{id}": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "getSuggestion",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The suggestion.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suggestion"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suggestions/{id}/accept": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "acceptSuggestion",
+        "summary": "Accepts a suggestion (\"Suppress Signals\"); creates or re-enables its suppression",
+        "description": "The suppression is exactly as wide as the suggestion's node (rule, profile, node).\nsignal-enricher applies it from its next refresh. Accepting again returns the same suppression.\n",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "The suppression.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suppression"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suggestions/{id}/dismiss": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "dismissSuggestion",
+        "summary": "Dismisses an open suggestion",
+        "description": "Dismissing a dismissed suggestion is a no-op; dismissing an accepted one is a conflict.",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The suggestion as decided.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suggestion"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suppressions": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "listSuppressions",
+        "summary": "Suppressions with their hit counts, by id",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "name": "image",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          },
+          {
+            "name": "active",
+            "in": "query",
+            "description": "Only active (true) or disabled (false) suppressions.",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of suppressions.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SuppressionPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suppressions/{id}": {
+      "get": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "getSuppression",
+        "x-required-scope": "read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The suppression.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suppression"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suppressions/{id}/disable": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "disableSuppression",
+        "summary": "Disables a suppression (signal-enricher stops applying it at its next refresh)",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The suppression.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suppression"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/suppressions/{id}/enable": {
+      "post": {
+        "tags": [
+          "decisions"
+        ],
+        "operationId": "enableSuppression",
+        "summary": "Re-enables a disabled suppression",
+        "x-required-scope": "write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The suppression.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Suppression"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `BASELINE_API_TOKENS` (`TOKEN:read,TOKEN:write`) or `BASELINE_API_TOKENS_FILE`\n(lines `TOKEN SCOPE [NAME]`). `read`: every GET. `write`: also POST and PUT. No token or an\nunknown one: 401; a read token on a write: 403. Writes record the token's name (or its\nfingerprint) as `decided_by`, `created_by`, `changed_by`, `updated_by`.\n"
+      }
+    },
+    "parameters": {
+      "Image": {
+        "name": "image",
+        "in": "path",
+        "required": true,
+        "description": "The image name, percent-encoded (`/` as `%2F`); 1-255 bytes, no control characters.",
+        "schema": {
+          "type": "string",
+          "minLength": 1
+        }
+      },
+      "Tag": {
+        "name": "tag",
+        "in": "path",
+        "required": true,
+        "description": "The image tag (the version), percent-encoded.",
+        "schema": {
+          "type": "string",
+          "minLength": 1
+        }
+      },
+      "Id": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "The id (`anomaly_id`, `suggestion_id`, `suppression_id`).",
+        "schema": {
+          "type": "string",
+          "minLength": 1
+        }
+      },
+      "Cursor": {
+        "name": "cursor",
+        "in": "query",
+        "description": "The `next_cursor` of the previous page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 4096
+        }
+      },
+      "Limit": {
+        "name": "limit",
+        "in": "query",
+        "description": "Page size.",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 500,
+          "default": 50
+        }
+      },
+      "TreeLimit": {
+        "name": "limit",
+        "in": "query",
+        "description": "Page size (tree nodes; activities per event type for a node).",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000,
+          "default": 200
+        }
+      }
+    },
+    "responses": {
+      "BadRequest": {
+        "description": "A parameter or the body is not valid (the message names it).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No bearer token, or not a configured one.",
+        "headers": {
+          "WWW-Authenticate": {
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The token has the read scope; this call needs write.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "The profile, version, node, anomaly, suggestion or suppression does not exist.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The request conflicts with the current state (already decided otherwise; the version exists).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "TooLarge": {
+        "description": "The request body is larger than the limit.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "Unavailable": {
+        "description": "The database could not serve the request; try again.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      }
+    },
+    "schemas": {
+      "Error": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "error"
+        ],
+        "properties": {
+          "error": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "code",
+              "message"
+            ],
+            "properties": {
+              "code": {
+                "type": "string",
+                "description": "Machine-readable.",
+                "enum": [
+                  "bad_request",
+                  "unauthorized",
+                  "forbidden",
+                  "not_found",
+                  "conflict",
+                  "too_large",
+                  "method_not_allowed",
+                  "unavailable"
+                ]
+              },
+              "message": {
+                "type": "string",
+                "description": "For people; never holds internal detail (SQL, connection strings)."
+              }
+            }
+          }
+        }
+      },
+      "Identity": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "scope"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "The token's name from the tokens file, else `token:` and a fingerprint."
+          },
+          "scope": {
+            "type": "string",
+            "enum": [
+              "read",
+              "write"
+            ]
+          }
+        }
+      },
+      "LifecycleState": {
+        "type": "string",
+        "enum": [
+          "learning",
+          "stable",
+          "unstable"
+        ]
+      },
+      "EventType": {
+        "type": "string",
+        "enum": [
+          "exec",
+          "file",
+          "dns",
+          "network",
+          "syscall",
+          "capability"
+        ]
+      },
+      "AnomalyStatus": {
+        "type": "string",
+        "enum": [
+          "pending",
+          "accepted",
+          "dismissed"
+        ]
+      },
+      "SuggestionStatus": {
+        "type": "string",
+        "enum": [
+          "open",
+          "accepted",
+          "dismissed"
+        ]
+      },
+      "Commonality": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "Share of the version's instances (0-1), rounded to 4 decimals."
+      },
+      "VersionSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "image_name",
+          "image_tag",
+          "state",
+          "dumps_merged",
+          "instances",
+          "nodes",
+          "commonality",
+          "event_types",
+          "pending_anomalies",
+          "first_seen",
+          "last_updated"
+        ],
+        "properties": {
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/LifecycleState"
+          },
+          "dumps_merged": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "instances": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "nodes": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "event_types": {
+            "type": "object",
+            "description": "Each event type's state.",
+            "additionalProperties": {
+              "$ref": "#/components/schemas/LifecycleState"
+            }
+          },
+          "pending_anomalies": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_updated": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "ImageGroup": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "image_name",
+          "dumps_merged",
+          "last_updated",
+          "versions"
+        ],
+        "properties": {
+          "image_name": {
+            "type": "string"
+          },
+          "dumps_merged": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "Over the versions listed."
+          },
+          "last_updated": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "versions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/VersionSummary"
+            }
+          }
+        }
+      },
+      "ImageGroupPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ImageGroup"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "LifecycleEvidence": {
+        "type": "object",
+        "description": "The numbers behind a transition, as profile-merger recorded them (camelCase keys, as stored).",
+        "additionalProperties": true,
+        "properties": {
+          "dumps": {
+            "type": "integer"
+          },
+          "instances": {
+            "type": "integer"
+          },
+          "nodes": {
+            "type": "integer"
+          },
+          "q1": {
+            "type": "integer",
+            "description": "Nodes seen on exactly one instance."
+          },
+          "q2": {
+            "type": "integer",
+            "description": "Nodes seen on exactly two instances."
+          },
+          "coverage": {
+            "type": "number"
+          },
+          "novelty": {
+            "type": "number"
+          },
+          "quietNanoseconds": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "learningNanoseconds": {
+            "type": "integer",
+            "format": "int64"
+          }
+        }
+      },
+      "EventTypeDetail": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "event_type",
+          "state",
+          "nodes",
+          "coverage",
+          "novelty",
+          "commonality",
+          "unseen_estimate"
+        ],
+        "properties": {
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "state": {
+            "$ref": "#/components/schemas/LifecycleState"
+          },
+          "nodes": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "coverage": {
+            "type": "number",
+            "description": "Estimated share of the behaviour already seen (Good-Turing)."
+          },
+          "novelty": {
+            "type": "number",
+            "description": "Share of recent dumps' nodes that were new."
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "unseen_estimate": {
+            "type": "number",
+            "description": "Estimated number of nodes not seen yet."
+          },
+          "learning_since": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "stable_since": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_new_node": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "time_to_stable_seconds": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "Learning start to stable, once stable."
+          },
+          "dumps_to_stable": {
+            "type": "integer",
+            "format": "int64",
+            "description": "While learning: dumps still needed at the observed rate."
+          },
+          "eta_seconds": {
+            "type": "integer",
+            "format": "int64",
+            "description": "While learning: seconds still needed at the observed rate."
+          },
+          "reason": {
+            "type": "string",
+            "description": "The last transition's reason."
+          },
+          "evidence": {
+            "$ref": "#/components/schemas/LifecycleEvidence"
+          }
+        }
+      },
+      "OverrideSettings": {
+        "type": "object",
+        "description": "Per-profile learning overrides; a field left out keeps the service default.",
+        "additionalProperties": false,
+        "properties": {
+          "max_novelty": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1
+          },
+          "min_dumps": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000
+          },
+          "min_instances": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000
+          },
+          "min_quiet_seconds": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 31536000
+          },
+          "max_learning_seconds": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 60,
+            "maximum": 315360000
+          },
+          "node_cap": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10000000
+          }
+        }
+      },
+      "ProfileOverrides": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "image_name",
+          "settings"
+        ],
+        "properties": {
+          "image_name": {
+            "type": "string"
+          },
+          "settings": {
+            "$ref": "#/components/schemas/OverrideSettings"
+          },
+          "updated_by": {
+            "type": "string"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "VersionDetail": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "image_name",
+          "image_tag",
+          "state",
+          "dumps_merged",
+          "instances",
+          "nodes",
+          "commonality",
+          "differentiate_args",
+          "first_seen",
+          "last_updated",
+          "revision",
+          "pending_anomalies",
+          "event_types",
+          "overrides"
+        ],
+        "properties": {
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/LifecycleState"
+          },
+          "dumps_merged": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "instances": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "nodes": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "differentiate_args": {
+            "type": "boolean"
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_updated": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "revision": {
+            "type": "integer",
+            "format": "int64",
+            "description": "The profile's revision (every write adds one)."
+          },
+          "pending_anomalies": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "event_types": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/EventTypeDetail"
+            }
+          },
+          "overrides": {
+            "$ref": "#/components/schemas/OverrideSettings"
+          }
+        }
+      },
+      "ProcessTreeNode": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key",
+          "name",
+          "depth",
+          "dumps",
+          "instances",
+          "commonality",
+          "descendants",
+          "children"
+        ],
+        "properties": {
+          "key": {
+            "type": "string",
+            "description": "The lineage (`a > b > c`): pass it back as `parent` or `key`."
+          },
+          "name": {
+            "type": "string",
+            "description": "The process itself, readable."
+          },
+          "depth": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "dumps": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "instances": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "descendants": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "Processes below it at every depth."
+          },
+          "children": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          }
+        }
+      },
+      "ProcessTreeNodePage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ProcessTreeNode"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "ActivityNode": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "event_type",
+          "key",
+          "activity",
+          "dumps",
+          "instances",
+          "commonality",
+          "is_pattern"
+        ],
+        "properties": {
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "key": {
+            "type": "string"
+          },
+          "activity": {
+            "type": "string",
+            "description": "The file path, `name type` of a DNS request, `family ip:port/proto` of a bind, syscall or capability."
+          },
+          "dumps": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "instances": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "is_pattern": {
+            "type": "boolean",
+            "description": "A file pattern mined from the profile."
+          },
+          "open_flags": {
+            "type": "integer",
+            "format": "int64",
+            "description": "Files only: open(2) flags OR-ed over every open seen."
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_seen": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "ProcessNodeDetail": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "node",
+          "lineage",
+          "activities",
+          "truncated"
+        ],
+        "properties": {
+          "node": {
+            "$ref": "#/components/schemas/ProcessTreeNode"
+          },
+          "lineage": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The processes from the root down, readable."
+          },
+          "activities": {
+            "type": "object",
+            "description": "The node's activities by event type (file, dns, network, syscall, capability), most common first.",
+            "additionalProperties": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ActivityNode"
+              }
+            }
+          },
+          "truncated": {
+            "type": "array",
+            "description": "Event types whose list was cut at `limit`.",
+            "items": {
+              "$ref": "#/components/schemas/EventType"
+            }
+          }
+        }
+      },
+      "Instance": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "instance_id",
+          "dumps",
+          "hosts"
+        ],
+        "properties": {
+          "instance_id": {
+            "type": "string"
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "dumps": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "hosts": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "InstancePage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Instance"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "Dump": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "dump_id",
+          "instance_id",
+          "node_count",
+          "new_nodes",
+          "warming_up",
+          "merged_at",
+          "source_partition",
+          "source_offset"
+        ],
+        "properties": {
+          "dump_id": {
+            "type": "string"
+          },
+          "instance_id": {
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "service": {
+            "type": "string"
+          },
+          "cluster": {
+            "type": "string"
+          },
+          "namespace": {
+            "type": "string"
+          },
+          "dump_start": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "dump_end": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "node_count": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "new_nodes": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "warming_up": {
+            "type": "boolean",
+            "description": "The dump was within the container's warm-up period."
+          },
+          "version_commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "merged_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "source_partition": {
+            "type": "integer",
+            "format": "int32"
+          },
+          "source_offset": {
+            "type": "integer",
+            "format": "int64"
+          }
+        }
+      },
+      "DumpPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Dump"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "HistoryEntry": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "at",
+          "kind",
+          "detail"
+        ],
+        "properties": {
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "dump_merged",
+              "state_changed",
+              "anomaly",
+              "anomaly_accepted",
+              "anomaly_dismissed",
+              "overrides_changed",
+              "suppression_created",
+              "suppression_changed",
+              "imported"
+            ]
+          },
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "detail": {
+            "type": "string"
+          },
+          "by": {
+            "type": "string",
+            "description": "Who made the change (writes through the API)."
+          },
+          "ref": {
+            "type": "string",
+            "description": "The dump, anomaly, override change or suppression it refers to."
+          }
+        }
+      },
+      "HistoryPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/HistoryEntry"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "CommonalityPoint": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "at",
+          "commonality",
+          "dumps_merged"
+        ],
+        "properties": {
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "commonality": {
+            "$ref": "#/components/schemas/Commonality"
+          },
+          "dumps_merged": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "Dumps merged up to this point."
+          }
+        }
+      },
+      "CommonalitySeries": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "points"
+        ],
+        "properties": {
+          "points": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CommonalityPoint"
+            }
+          }
+        }
+      },
+      "BaselineContext": {
+        "type": "object",
+        "description": "The `baseline` object signal-enricher added to the signal (the last one of the aggregate): the\nprofile context and the verdict.\n",
+        "additionalProperties": true,
+        "required": [
+          "status",
+          "explanation"
+        ],
+        "properties": {
+          "status": {
+            "type": "string",
+            "enum": [
+              "unknown_workload",
+              "no_profile",
+              "profiled"
+            ]
+          },
+          "profile_key": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "event_type": {
+            "type": "string"
+          },
+          "event_type_state": {
+            "type": "string"
+          },
+          "profile_state": {
+            "type": "string"
+          },
+          "in_profile": {
+            "type": "boolean"
+          },
+          "match": {
+            "type": "string",
+            "description": "exact, pattern, none, no_ancestry"
+          },
+          "lineage_boundary": {
+            "type": "string"
+          },
+          "warming_up": {
+            "type": "boolean"
+          },
+          "node": {
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "kind": {
+                "type": "string"
+              },
+              "path": {
+                "type": "string"
+              },
+              "lineage": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "commonality": {
+                "type": "number"
+              },
+              "instances": {
+                "type": "integer"
+              },
+              "dumps": {
+                "type": "integer"
+              },
+              "first_seen": {
+                "type": "integer",
+                "format": "int64"
+              },
+              "last_seen": {
+                "type": "integer",
+                "format": "int64"
+              }
+            }
+          },
+          "profile_commonality": {
+            "type": "number"
+          },
+          "instances": {
+            "type": "integer"
+          },
+          "dumps_merged": {
+            "type": "integer"
+          },
+          "anomaly": {
+            "type": "boolean"
+          },
+          "suppressed": {
+            "type": "boolean"
+          },
+          "suppression_id": {
+            "type": "string"
+          },
+          "suggestion_id": {
+            "type": "string"
+          },
+          "explanation": {
+            "type": "string"
+          }
+        }
+      },
+      "SignalAggregate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "rule_id",
+          "event_type",
+          "node_key",
+          "match",
+          "signals",
+          "suppressed",
+          "anomalous",
+          "first_seen",
+          "last_seen",
+          "last_enrichment"
+        ],
+        "properties": {
+          "rule_id": {
+            "type": "string"
+          },
+          "event_type": {
+            "type": "string"
+          },
+          "node_key": {
+            "type": "string",
+            "description": "The matched node, else the signal's activity key; `*` for the rule's overflow row."
+          },
+          "match": {
+            "type": "string",
+            "description": "exact, pattern, none, no_ancestry; mixed in the overflow row."
+          },
+          "signals": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "suppressed": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "anomalous": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "suggestion_id": {
+            "type": "string"
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_enrichment": {
+            "$ref": "#/components/schemas/BaselineContext"
+          }
+        }
+      },
+      "SignalAggregatePage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SignalAggregate"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "Anomaly": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "anomaly_id",
+          "image_name",
+          "image_tag",
+          "event_type",
+          "node_key",
+          "lineage",
+          "dump_id",
+          "instance_id",
+          "status",
+          "recorded_at"
+        ],
+        "properties": {
+          "anomaly_id": {
+            "type": "string"
+          },
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "node_key": {
+            "type": "string"
+          },
+          "lineage": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The processes from the root down, readable."
+          },
+          "activity": {
+            "type": "string",
+            "description": "The activity (absent for a process)."
+          },
+          "dump_id": {
+            "type": "string"
+          },
+          "instance_id": {
+            "type": "string"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the activity happened."
+          },
+          "status": {
+            "$ref": "#/components/schemas/AnomalyStatus"
+          },
+          "recorded_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "decided_by": {
+            "type": "string"
+          },
+          "decided_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "learned_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When profile-merger added an accepted anomaly's node."
+          }
+        }
+      },
+      "AnomalyPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Anomaly"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "SuggestionEvidence": {
+        "type": "object",
+        "description": "The suggestion as signal-enricher made it.",
+        "additionalProperties": true,
+        "properties": {
+          "suggestion_id": {
+            "type": "string"
+          },
+          "rule_id": {
+            "type": "string"
+          },
+          "profile_key": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "event_type": {
+            "type": "string"
+          },
+          "node_key": {
+            "type": "string"
+          },
+          "lineage": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "activity": {
+            "type": "string"
+          },
+          "query": {
+            "type": "string"
+          },
+          "commonality": {
+            "type": "number"
+          },
+          "instances": {
+            "type": "integer"
+          },
+          "instances_total": {
+            "type": "integer"
+          },
+          "dumps": {
+            "type": "integer"
+          },
+          "dumps_merged": {
+            "type": "integer"
+          },
+          "explanation": {
+            "type": "string"
+          }
+        }
+      },
+      "Suggestion": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "suggestion_id",
+          "rule_id",
+          "image_name",
+          "image_tag",
+          "event_type",
+          "node_key",
+          "query",
+          "evidence",
+          "status",
+          "created_at"
+        ],
+        "properties": {
+          "suggestion_id": {
+            "type": "string"
+          },
+          "rule_id": {
+            "type": "string"
+          },
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "node_key": {
+            "type": "string"
+          },
+          "query": {
+            "type": "string",
+            "description": "The suppression query accepting it adds to the rule."
+          },
+          "evidence": {
+            "$ref": "#/components/schemas/SuggestionEvidence"
+          },
+          "status": {
+            "$ref": "#/components/schemas/SuggestionStatus"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "decided_by": {
+            "type": "string"
+          },
+          "decided_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "SuggestionPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Suggestion"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "Suppression": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "suppression_id",
+          "rule_id",
+          "image_name",
+          "event_type",
+          "node_key",
+          "query",
+          "active",
+          "hits",
+          "created_by",
+          "created_at"
+        ],
+        "properties": {
+          "suppression_id": {
+            "type": "string"
+          },
+          "suggestion_id": {
+            "type": "string"
+          },
+          "rule_id": {
+            "type": "string"
+          },
+          "image_name": {
+            "type": "string"
+          },
+          "event_type": {
+            "$ref": "#/components/schemas/EventType"
+          },
+          "node_key": {
+            "type": "string"
+          },
+          "query": {
+            "type": "string"
+          },
+          "active": {
+            "type": "boolean"
+          },
+          "hits": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "Signals it suppressed."
+          },
+          "last_hit_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "created_by": {
+            "type": "string"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "changed_by": {
+            "type": "string"
+          },
+          "changed_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "SuppressionPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "items"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Suppression"
+            }
+          },
+          "next_cursor": {
+            "type": "string"
+          }
+        }
+      },
+      "VersionKey": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "image_name",
+          "image_tag"
+        ],
+        "properties": {
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          }
+        }
+      },
+      "ProfileDocument": {
+        "type": "object",
+        "description": "A version as Baseline's own document (`baseline.profile/v1`).",
+        "additionalProperties": false,
+        "required": [
+          "format",
+          "image_name",
+          "image_tag",
+          "differentiate_args",
+          "dumps_merged",
+          "exported_at",
+          "instances",
+          "event_types",
+          "nodes"
+        ],
+        "properties": {
+          "format": {
+            "type": "string",
+            "enum": [
+              "baseline.profile/v1"
+            ]
+          },
+          "image_name": {
+            "type": "string"
+          },
+          "image_tag": {
+            "type": "string"
+          },
+          "differentiate_args": {
+            "type": "boolean"
+          },
+          "dumps_merged": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "exported_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "instances": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "instance_id",
+                "first_seen_ns",
+                "last_seen_ns"
+              ],
+              "properties": {
+                "instance_id": {
+                  "type": "string"
+                },
+                "first_seen_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "last_seen_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                }
+              }
+            }
+          },
+          "event_types": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "event_type",
+                "state",
+                "learning_since_ns",
+                "last_new_node_ns"
+              ],
+              "properties": {
+                "event_type": {
+                  "$ref": "#/components/schemas/EventType"
+                },
+                "state": {
+                  "$ref": "#/components/schemas/LifecycleState"
+                },
+                "learning_since_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "last_new_node_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "stable_since_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                }
+              }
+            }
+          },
+          "nodes": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "event_type",
+                "key",
+                "dumps",
+                "instances",
+                "first_seen_ns",
+                "last_seen_ns",
+                "open_flags",
+                "open_mode",
+                "is_pattern"
+              ],
+              "properties": {
+                "event_type": {
+                  "$ref": "#/components/schemas/EventType"
+                },
+                "key": {
+                  "type": "string",
+                  "description": "`lineage > \u2026 > process` for exec; `lineage | activity` for the others."
+                },
+                "dumps": {
+                  "type": "integer",
+                  "format": "int64",
+                  "minimum": 0
+                },
+                "instances": {
+                  "type": "array",
+                  "description": "Indexes into `instances`.",
+                  "items": {
+                    "type": "integer",
+                    "format": "int32",
+                    "minimum": 0
+                  }
+                },
+                "first_seen_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "last_seen_ns": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "open_flags": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "open_mode": {
+                  "type": "integer",
+                  "format": "int64"
+                },
+                "is_pattern": {
+                  "type": "boolean"
+                }
+              }
+            }
+          }
+        }
+      },
+      "DatadogSecurityProfile": {
+        "type": "object",
+        "description": "The version in the JSON shape of Datadog's `SecurityProfile` message (agent-payload\n`cws/dumpsv1`), snake_case. Instances and commonality have no field there and are left out.\n",
+        "additionalProperties": false,
+        "required": [
+          "status",
+          "version",
+          "metadata",
+          "tags",
+          "syscalls",
+          "tree"
+        ],
+        "properties": {
+          "status": {
+            "type": "integer",
+            "enum": [
+              0,
+              1
+            ],
+            "description": "1 once every event type is stable."
+          },
+          "version": {
+            "type": "string"
+          },
+          "metadata": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "name",
+              "differentiate_args"
+            ],
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "differentiate_args": {
+                "type": "boolean"
+              },
+              "start": {
+                "type": "string"
+              },
+              "end": {
+                "type": "string"
+              }
+            }
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "syscalls": {
+            "type": "array",
+            "items": {
+              "type": "integer"
+            }
+          },
+          "tree": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DatadogProcessNode"
+            }
+          }
+        }
+      },
+      "DatadogFileInfo": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "path",
+          "basename"
+        ],
+        "properties": {
+          "path": {
+            "type": "string"
+          },
+          "basename": {
+            "type": "string"
+          }
+        }
+      },
+      "DatadogProcessNode": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "process",
+          "generation_type",
+          "children",
+          "files",
+          "dns_names",
+          "sockets"
+        ],
+        "properties": {
+          "process": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "file",
+              "argv0",
+              "args"
+            ],
+            "properties": {
+              "file": {
+                "$ref": "#/components/schemas/DatadogFileInfo"
+              },
+              "argv0": {
+                "type": "string"
+              },
+              "args": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "generation_type": {
+            "type": "string"
+          },
+          "children": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DatadogProcessNode"
+            }
+          },
+          "files": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DatadogFileNode"
+            }
+          },
+          "dns_names": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "requests"
+              ],
+              "properties": {
+                "requests": {
+                  "type": "array",
+                  "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "name",
+                      "type"
+                    ],
+                    "properties": {
+                      "name": {
+                        "type": "string"
+                      },
+                      "type": {
+                        "type": "integer"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "sockets": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "family",
+                "bind"
+              ],
+              "properties": {
+                "family": {
+                  "type": "string"
+                },
+                "bind": {
+                  "type": "array",
+                  "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "port",
+                      "ip"
+                    ],
+                    "properties": {
+                      "port": {
+                        "type": "integer"
+                      },
+                      "ip": {
+                        "type": "string"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      },
+      "DatadogFileNode": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "is_pattern",
+          "generation_type",
+          "children"
+        ],
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "is_pattern": {
+            "type": "boolean"
+          },
+          "file": {
+            "$ref": "#/components/schemas/DatadogFileInfo"
+          },
+          "open": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "flags",
+              "mode"
+            ],
+            "properties": {
+              "flags": {
+                "type": "integer",
+                "format": "int64"
+              },
+              "mode": {
+                "type": "integer",
+                "format": "int64"
+              }
+            }
+          },
+          "generation_type": {
+            "type": "string"
+          },
+          "first_seen": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "children": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DatadogFileNode"
+            }
+          }
+        }
+      }
+    }
+  }
 }
-"""#),
+"""##),
     ]
 }

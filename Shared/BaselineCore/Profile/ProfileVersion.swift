@@ -169,12 +169,18 @@ public struct ProfileVersion: Sendable, Hashable {
         return outcome
     }
 
-    /// Adds a node (also used when a user accepts an anomaly).
+    /// Adds exactly this node (a user accepted an anomaly). Nothing is mined around it: one
+    /// accepted file must not fold its siblings into a wildcard pattern of a stable type.
     public mutating func accept(_ key: ProfileNodeKey, instance: Int32, at time: Int64) -> VersionMergeOutcome {
         var outcome = VersionMergeOutcome()
         outcome.instance = instance
         if nodes[key] == nil {
-            learn(key, ProfileNodeStats(dumps: 1, instances: [instance], firstSeen: time, lastSeen: time), &outcome)
+            let stats = ProfileNodeStats(dumps: 1, instances: [instance], firstSeen: time, lastSeen: time)
+            nodes[key] = stats
+            count(key, stats, sign: 1)
+            outcome.learned.append(key)
+            outcome.touched.insert(key)
+            if key.type == .file { index(key) }
         }
         return outcome
     }

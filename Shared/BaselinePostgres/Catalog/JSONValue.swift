@@ -4,6 +4,8 @@ import Foundation
 public indirect enum JSONValue: Codable, Sendable, Hashable {
     case null
     case bool(Bool)
+    /// A whole number that fits Int64, kept exact (nanosecond times exceed a Double's 2^53).
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([JSONValue])
@@ -13,6 +15,7 @@ public indirect enum JSONValue: Codable, Sendable, Hashable {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
         else if let n = try? c.decode(Double.self) { self = .number(n) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
@@ -24,6 +27,7 @@ public indirect enum JSONValue: Codable, Sendable, Hashable {
         switch self {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
+        case .integer(let i): try c.encode(i)
         case .number(let n): try c.encode(n)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)

@@ -23,6 +23,10 @@ public struct OverrideSettings: Codable, Sendable, Hashable {
         self.nodeCap = nodeCap
     }
 
+    /// The JSON names of the fields (snake_case).
+    public static let fieldNames: Set<String> = ["max_novelty", "min_dumps", "min_instances", "min_quiet_seconds", "max_learning_seconds",
+                                                 "node_cap"]
+
     /// The ranges a value must be in; the message names the field.
     public func validated() throws(CatalogError) -> OverrideSettings {
         func check<T: Comparable>(_ v: T?, _ name: String, _ range: ClosedRange<T>) throws(CatalogError) {
@@ -57,6 +61,7 @@ public struct OverrideStore: Sendable {
     }
 
     public func get(profileKey: String) async throws -> ProfileOverrides {
+        try await requireProfile(profileKey)
         var result = ProfileOverrides(imageName: profileKey, settings: OverrideSettings(), updatedBy: nil, updatedAt: nil)
         for try await (novelty, dumps, instances, quiet, learning, cap, by, at) in try await client.query("""
             SELECT max_novelty, min_dumps, min_instances, min_quiet_seconds, max_learning_seconds, node_cap, updated_by, updated_at
@@ -74,10 +79,7 @@ public struct OverrideStore: Sendable {
     /// profile-merger applies them from its next merge or clock tick of the profile.
     public func set(profileKey: String, _ settings: OverrideSettings, by user: String) async throws -> ProfileOverrides {
         let s = try settings.validated()
-        let exists = try await client.query("SELECT 1 FROM profiles WHERE profile_key = \(profileKey)", logger: logger)
-        var found = false
-        for try await _ in exists.decode(Int32.self) { found = true }
-        guard found else { throw CatalogError.notFound("no profile \(profileKey)") }
+        try await requireProfile(profileKey)
         let json = String(decoding: try JSONEncoder.snakeCase.encode(s), as: UTF8.self)
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("""
@@ -95,6 +97,14 @@ public struct OverrideStore: Sendable {
                 """, logger: logger)
         }
         return try await get(profileKey: profileKey)
+    }
+}
+
+extension OverrideStore {
+    func requireProfile(_ profileKey: String) async throws {
+        for try await _ in try await client.query("SELECT 1 FROM profiles WHERE profile_key = \(profileKey)", logger: logger)
+            .decode(Int32.self) { return }
+        throw CatalogError.notFound("no profile \(profileKey)")
     }
 }
 

@@ -138,7 +138,8 @@ extension ProfileListing {
         return ProcessNodeDetail(node: node, lineage: lineage.map(NodeText.readable), activities: activities, truncated: truncated)
     }
 
-    func instanceCount(image: String, tag: String) async throws -> Int64 {
+    /// The version's instance count; `CatalogError.notFound` when the version does not exist.
+    public func instanceCount(image: String, tag: String) async throws -> Int64 {
         for try await n in try await client.query("""
             SELECT instances FROM profile_versions WHERE profile_key = \(image) AND image_tag = \(tag)
             """, logger: logger).decode(Int64.self) { return n }
@@ -157,10 +158,33 @@ extension ProfileListing {
     }
 }
 
-/// Node keys as people read them: percent-escapes undone.
+/// Node keys as people read them: percent-escapes undone, except where the character could
+/// mislead a reviewer (separators, brackets, quotes, `%`, control, format and bidi characters,
+/// whitespace other than a space): those stay escaped, so one process never reads as two and
+/// `update\u{202E}gnp.sh` never reads as `updatehs.png`.
 public enum NodeText {
     public static func readable(_ element: String) -> String {
-        guard element.contains("%") else { return element }
-        return element.removingPercentEncoding ?? element
+        guard element.contains("%"), let decoded = element.removingPercentEncoding else { return element }
+        var out = String.UnicodeScalarView()
+        for u in decoded.unicodeScalars {
+            if misleading(u) {
+                for b in String(u).utf8 { out.append(contentsOf: String(format: "%%%02X", b).unicodeScalars) }
+            } else {
+                out.append(u)
+            }
+        }
+        return String(out)
+    }
+
+    static func misleading(_ u: Unicode.Scalar) -> Bool {
+        switch u {
+        case ">", "|", "[", "]", "\"", "\\", "%": return true
+        case " ": return false
+        default:
+            switch u.properties.generalCategory {
+            case .control, .format, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .surrogate: return true
+            default: return u.properties.isWhitespace
+            }
+        }
     }
 }

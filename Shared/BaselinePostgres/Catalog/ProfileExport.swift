@@ -130,9 +130,11 @@ public struct ProfileExport: Sendable {
     }
 
     /// Creates a version from a document. The version must not exist yet (a running profile is
-    /// only ever changed by profile-merger). Keys are checked, so an import cannot plant a key the
+    /// only ever changed by profile-merger). An imported version has merged no dump
+    /// (`last_dump_at` -infinity): it is never another tag's "latest", it is evicted first, and its
+    /// instances do not name the workload of a signal's container until a dump merges into it. Keys are checked, so an import cannot plant a key the
     /// key builder would never produce (a bare `*` pattern, an unescaped separator in a process).
-    public func importVersion(_ doc: ProfileDocument, as image: String? = nil, tag: String? = nil) async throws -> VersionKey {
+    public func importVersion(_ doc: ProfileDocument, as image: String? = nil, tag: String? = nil, by user: String) async throws -> VersionKey {
         guard doc.format == ProfileDocument.formatV1 else { throw CatalogError.invalid("format must be \(ProfileDocument.formatV1)") }
         let image = image ?? doc.imageName, tag = tag ?? doc.imageTag
         try Self.validate(doc, image: image, tag: tag, maxNodes: maxNodes)
@@ -152,9 +154,9 @@ public struct ProfileExport: Sendable {
             let state = Self.overallState(doc)
             try await conn.query("""
                 INSERT INTO profile_versions (profile_key, image_tag, dumps_merged, instances, first_seen, last_seen, nodes, commonality, state,
-                                              differentiate_args, last_dump_at)
+                                              differentiate_args, last_dump_at, imported_by, imported_at)
                 VALUES (\(image), \(tag), \(doc.dumpsMerged), \(instanceCount), \(first), \(last), \(Int32(clamping: doc.nodes.count)),
-                        \(commonality), \(state), \(doc.differentiateArgs), now())
+                        \(commonality), \(state), \(doc.differentiateArgs), '-infinity', \(user), now())
                 """, logger: logger)
             let ins = doc.instances
             try await conn.query("""
@@ -192,6 +194,14 @@ public struct ProfileExport: Sendable {
         guard doc.instances.count <= 1_000_000, Set(doc.instances.map(\.instanceId)).count == doc.instances.count else {
             throw .invalid("instances must be distinct")
         }
+        // Times may not lie ahead (with the merge's own tolerance for agent clocks).
+        let latest = Int64(Date().timeIntervalSince1970 * 1e9) + 300 * 1_000_000_000
+        for i in doc.instances {
+            guard Validation.isName(i.instanceId), i.firstSeenNs <= latest, i.lastSeenNs <= latest else {
+                throw .invalid("instance \(i.instanceId.prefix(80)): 1-255 printable bytes, and not seen in the future")
+            }
+        }
+        guard Set(doc.eventTypes.map(\.eventType)).count == doc.eventTypes.count else { throw .invalid("event types must be distinct") }
         var seen = Set<String>()
         for node in doc.nodes {
             guard let type = EventType(rawValue: node.eventType) else { throw .invalid("unknown event type \(node.eventType)") }
@@ -207,6 +217,11 @@ public struct ProfileExport: Sendable {
                     throw .invalid("pattern \(node.key) must be a file path with constant parts")
                 }
             }
+            guard (0...Int64(UInt32.max)).contains(node.openFlags), (0...Int64(UInt32.max)).contains(node.openMode),
+                  type == .file || (node.openFlags == 0 && node.openMode == 0) else {
+                throw .invalid("node \(node.key): open flags and mode are 32-bit values of file nodes")
+            }
+            guard node.firstSeenNs <= latest, node.lastSeenNs <= latest else { throw .invalid("node \(node.key) is seen in the future") }
             guard node.instances.allSatisfy({ $0 >= 0 && Int($0) < doc.instances.count }) else {
                 throw .invalid("node \(node.key) names an instance that is not in the document")
             }

@@ -100,12 +100,19 @@ public struct SignalAggregateStore: Sendable {
                                          \(t.map(\.lastSeen))::timestamptz[], \(t.map(\.lastEnrichment))::text[])
                         AS i(profile_key, image_tag, rule_id, event_type, node_key, match, signals, suppressed, anomalous, suggestion_id,
                              first_seen, last_seen, last_enrichment)
+                ), used AS (
+                    SELECT s.profile_key, s.image_tag, count(*) AS used
+                    FROM profile_signals s JOIN (SELECT DISTINCT profile_key, image_tag FROM input) v USING (profile_key, image_tag)
+                    GROUP BY 1, 2
                 ), placed AS (
-                    SELECT i.*, EXISTS (SELECT 1 FROM profile_signals s WHERE s.profile_key = i.profile_key AND s.image_tag = i.image_tag
-                                          AND s.rule_id = i.rule_id AND s.event_type = i.event_type AND s.node_key = i.node_key) AS present,
-                           row_number() OVER (PARTITION BY i.profile_key, i.image_tag ORDER BY i.signals DESC, i.node_key) AS n,
-                           (SELECT count(*) FROM profile_signals s WHERE s.profile_key = i.profile_key AND s.image_tag = i.image_tag) AS used
+                    SELECT i.*, (s.profile_key IS NOT NULL) AS present,
+                           row_number() OVER (PARTITION BY i.profile_key, i.image_tag, (s.profile_key IS NULL)
+                                              ORDER BY i.signals DESC, i.node_key) AS n,
+                           coalesce(u.used, 0) AS used
                     FROM input i
+                    LEFT JOIN profile_signals s ON s.profile_key = i.profile_key AND s.image_tag = i.image_tag AND s.rule_id = i.rule_id
+                                               AND s.event_type = i.event_type AND s.node_key = i.node_key
+                    LEFT JOIN used u ON u.profile_key = i.profile_key AND u.image_tag = i.image_tag
                 ), routed AS (
                     SELECT profile_key, image_tag, rule_id, event_type,
                            CASE WHEN present OR used + n <= \(cap) THEN node_key ELSE \(Self.overflowNode) END AS node_key,
@@ -118,6 +125,8 @@ public struct SignalAggregateStore: Sendable {
                 SELECT profile_key, image_tag, rule_id, event_type, node_key, max(match), sum(signals), sum(suppressed), sum(anomalous),
                        max(suggestion_id), min(first_seen), max(last_seen), (array_agg(last_enrichment ORDER BY last_seen DESC))[1]::jsonb
                 FROM routed GROUP BY profile_key, image_tag, rule_id, event_type, node_key
+                -- One order for every writer: two enrichers upserting the same rows cannot deadlock.
+                ORDER BY profile_key, image_tag, rule_id, event_type, node_key
                 ON CONFLICT (profile_key, image_tag, rule_id, event_type, node_key) DO UPDATE SET
                     signals = s.signals + EXCLUDED.signals, suppressed = s.suppressed + EXCLUDED.suppressed,
                     anomalous = s.anomalous + EXCLUDED.anomalous, suggestion_id = COALESCE(EXCLUDED.suggestion_id, s.suggestion_id),

@@ -78,7 +78,13 @@ public struct SuggestionDecisions: Sendable {
     /// or re-enabled. Accepting an accepted suggestion returns its suppression.
     public func accept(_ id: String, by user: String) async throws -> SuppressionRow {
         _ = try await get(id)
-        let suppression = try await SuppressionStore(client: client).accept(suggestionID: id, by: user, logger: logger)
+        let suppression: Suppression
+        do {
+            suppression = try await SuppressionStore(client: client).accept(suggestionID: id, by: user, logger: logger)
+        } catch {
+            if DatabaseFailure.underlying(error) is SuppressionStore.Dismissed { throw CatalogError.conflict("suggestion \(id) was dismissed") }
+            throw error
+        }
         return try await suppressionRow(suppression.id)
     }
 
@@ -86,11 +92,15 @@ public struct SuggestionDecisions: Sendable {
         let current = try await get(id)
         if current.status == "dismissed" { return current }
         guard current.status == "open" else { throw CatalogError.conflict("suggestion \(id) is already \(current.status)") }
-        try await client.query("""
+        var changed = false
+        for try await _ in try await client.query("""
             UPDATE suppression_suggestions SET status = 'dismissed', decided_by = \(user), decided_at = now()
-            WHERE suggestion_id = \(id) AND status = 'open'
-            """, logger: logger)
-        return try await get(id)
+            WHERE suggestion_id = \(id) AND status = 'open' RETURNING 1
+            """, logger: logger).decode(Int32.self) { changed = true }
+        let now = try await get(id)
+        // Lost a race with an accept: say so rather than answer 200 with `accepted`.
+        if !changed && now.status != "dismissed" { throw CatalogError.conflict("suggestion \(id) is already \(now.status)") }
+        return now
     }
 
     public func suppressions(image: String?, active: Bool?, cursor: String?, limit: Int) async throws -> Page<SuppressionRow> {

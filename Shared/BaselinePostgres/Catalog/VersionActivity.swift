@@ -101,46 +101,100 @@ extension ProfileListing {
         return Self.paged(items, limit: limit) { [String(cursors[$0.dumpId] ?? 0), $0.dumpId] }
     }
 
-    /// Merges, state changes, anomalies and their decisions, override and suppression changes, newest first.
-    public func history(image: String, tag: String, before: Date?, limit: Int) async throws -> Page<HistoryEntry> {
+    /// Merges, state changes, anomalies and their decisions, override and suppression changes, newest first
+    /// (entries of one transaction share their time: the cursor holds the time in microseconds and a
+    /// tie-break, so a page boundary inside a merge batch loses no entry).
+    public func history(image: String, tag: String, before: Date?, cursor: String? = nil, limit: Int) async throws -> Page<HistoryEntry> {
         _ = try await instanceCount(image: image, tag: tag)
+        var after: (Int64, String)?
+        if let cursor {
+            guard let p = Cursor.decode(cursor, count: 2), let us = Int64(p[0]) else {
+                throw CatalogError.invalid("cursor is not one this API issued")
+            }
+            after = (us, p[1])
+        }
         var items: [HistoryEntry] = []
-        for try await (at, kind, type, detail, by, ref) in try await client.query("""
-            SELECT at, kind, event_type, detail, by_user, ref FROM (
-                SELECT merged_at AS at, 'dump_merged' AS kind, NULL::text AS event_type,
-                       format('%s nodes, %s new, from %s', node_count, new_nodes, instance_id) AS detail, NULL::text AS by_user, dump_id AS ref
-                FROM merged_dumps WHERE profile_key = \(image) AND image_tag = \(tag)
+        var keys: [(Int64, String)] = []
+        // Each branch returns its own newest `limit + 1` after the cursor (in the global order:
+        // time, then kind/type/ref), so a page reads O(limit) rows per branch, not the history.
+        let n = Int64(limit + 1)
+        let bound: Int64? = after?.0, tie: String? = after?.1
+        for try await (at, kind, type, detail, by, ref, us, tiebreak) in try await client.query("""
+            WITH h AS (
+                (SELECT merged_at AS at, 'dump_merged' AS kind, NULL::text AS event_type,
+                        format('%s nodes, %s new, from %s', node_count, new_nodes, instance_id) AS detail, NULL::text AS by_user,
+                        dump_id AS ref, 'dump_merged' || chr(1) || chr(1) || dump_id AS tiebreak
+                 FROM merged_dumps WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR merged_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (merged_at, 'dump_merged' || chr(1) || chr(1) || dump_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT recorded_at, 'state_changed', event_type, from_state || ' -> ' || to_state || ': ' || reason, NULL, dump_id
-                FROM state_transitions WHERE profile_key = \(image) AND image_tag = \(tag)
+                (SELECT recorded_at, 'state_changed', event_type, from_state || ' -> ' || to_state || ': ' || reason, NULL, dump_id,
+                        'state_changed' || chr(1) || event_type || chr(1) || coalesce(dump_id, '') || chr(1) || id
+                 FROM state_transitions WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR recorded_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (recorded_at, 'state_changed' || chr(1) || event_type || chr(1) || coalesce(dump_id, '') || chr(1) || id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT recorded_at, 'anomaly', event_type, node_key, NULL, anomaly_id
-                FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag)
+                (SELECT recorded_at, 'anomaly', event_type, node_key, NULL, anomaly_id,
+                        'anomaly' || chr(1) || event_type || chr(1) || anomaly_id
+                 FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag)
+                   AND (\(before)::timestamptz IS NULL OR recorded_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (recorded_at, 'anomaly' || chr(1) || event_type || chr(1) || anomaly_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT decided_at, 'anomaly_' || status, event_type, node_key, decided_by, anomaly_id
-                FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag) AND decided_at IS NOT NULL
+                (SELECT decided_at, 'anomaly_' || status, event_type, node_key, decided_by, anomaly_id,
+                        'anomaly_' || status || chr(1) || event_type || chr(1) || anomaly_id
+                 FROM anomalies WHERE profile_key = \(image) AND image_tag = \(tag) AND decided_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR decided_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (decided_at, 'anomaly_' || status || chr(1) || event_type || chr(1) || anomaly_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT changed_at, 'overrides_changed', NULL, overrides::text, changed_by, id::text
-                FROM override_changes WHERE profile_key = \(image)
+                (SELECT changed_at, 'overrides_changed', NULL, overrides::text, changed_by, id::text,
+                        'overrides_changed' || chr(1) || chr(1) || id::text
+                 FROM override_changes WHERE profile_key = \(image)
+                   AND (\(before)::timestamptz IS NULL OR changed_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (changed_at, 'overrides_changed' || chr(1) || chr(1) || id::text)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT created_at, 'suppression_created', event_type, rule_id || ': ' || query, created_by, suppression_id
-                FROM suppressions WHERE profile_key = \(image)
+                (SELECT created_at, 'suppression_created', event_type, rule_id || ': ' || query, created_by, suppression_id,
+                        'suppression_created' || chr(1) || event_type || chr(1) || suppression_id
+                 FROM suppressions WHERE profile_key = \(image)
+                   AND (\(before)::timestamptz IS NULL OR created_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (created_at, 'suppression_created' || chr(1) || event_type || chr(1) || suppression_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
                 UNION ALL
-                SELECT changed_at, 'suppression_changed', event_type, CASE WHEN active THEN 'enabled' ELSE 'disabled' END, changed_by,
-                       suppression_id
-                FROM suppressions WHERE profile_key = \(image) AND changed_at IS NOT NULL
-            ) h
-            WHERE (\(before)::timestamptz IS NULL OR at < \(before))
-            ORDER BY at DESC, kind, ref LIMIT \(Int64(limit + 1))
-            """, logger: logger).decode((Date, String, String?, String, String?, String?).self) {
+                (SELECT changed_at, 'suppression_changed', event_type, CASE WHEN active THEN 'enabled' ELSE 'disabled' END, changed_by,
+                        suppression_id, 'suppression_changed' || chr(1) || event_type || chr(1) || suppression_id
+                 FROM suppressions WHERE profile_key = \(image) AND changed_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR changed_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (changed_at, 'suppression_changed' || chr(1) || event_type || chr(1) || suppression_id)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie)))
+                 ORDER BY 1 DESC, 7 DESC LIMIT \(n))
+                UNION ALL
+                (SELECT imported_at, 'imported', NULL, format('imported: %s nodes, %s instances', nodes, instances), imported_by,
+                        image_tag, 'imported' || chr(1) || chr(1) || image_tag
+                 FROM profile_versions WHERE profile_key = \(image) AND image_tag = \(tag) AND imported_at IS NOT NULL
+                   AND (\(before)::timestamptz IS NULL OR imported_at < \(before))
+                   AND (\(bound)::int8 IS NULL OR (imported_at, 'imported' || chr(1) || chr(1) || image_tag)
+                        < (timestamptz 'epoch' + \(bound) * interval '1 microsecond', \(tie))))
+            )
+            SELECT at, kind, event_type, detail, by_user, ref, (extract(epoch FROM at) * 1000000)::int8, tiebreak
+            FROM h ORDER BY at DESC, tiebreak DESC LIMIT \(n)
+            """, logger: logger).decode((Date, String, String?, String, String?, String?, Int64, String).self) {
             items.append(HistoryEntry(at: at, kind: kind, eventType: type, detail: detail, by: by, ref: ref))
+            keys.append((us, tiebreak))
         }
-        var next: String?
-        if items.count > limit {
-            items.removeLast()
-            next = items.last.map { ISO8601DateFormatter.withFraction.string(from: $0.at) }
-        }
-        return Page(items: items, nextCursor: next)
+        guard items.count > limit else { return Page(items: items, nextCursor: nil) }
+        items.removeLast()
+        let last = keys[items.count - 1]
+        return Page(items: items, nextCursor: Cursor.encode([String(last.0), last.1]))
     }
 
     /// The version's commonality after each merge, oldest first (at most `limit` points, evenly thinned).
