@@ -17,11 +17,16 @@ public struct ProcessTable: Sendable {
     /// Listing the /proc root is the only failure that stops a snapshot: without it there is nothing.
     public static func scan(_ reader: ProcReader, excluding: Set<Int64> = [], executables: Bool = false) throws(ProcError) -> ProcessTable {
         var table = ProcessTable()
-        for pid in try reader.listPIDs() where !excluding.contains(pid) {
+        let pids = try reader.listPIDs()
+        // kthreadd is pid 2 of the host's /proc only; in a pid namespace's, pid 2 is anybody.
+        let kthreaddAtPID2 = pids.contains(ProcStat.kthreaddPID)
+            ? (try? reader.stat(ProcStat.kthreaddPID)).map { $0.flags & ProcStat.kernelThreadFlag != 0 } ?? true
+            : false
+        for pid in pids where !excluding.contains(pid) {
             table.stats.listed += 1
             do throws(ProcError) {
                 let stat = try reader.stat(pid)
-                if stat.isKernelThread {
+                if stat.isKernelThread(kthreaddAtPID2: kthreaddAtPID2) {
                     table.stats.kernelThreads += 1
                     continue
                 }

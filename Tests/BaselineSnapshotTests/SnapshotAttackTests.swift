@@ -217,6 +217,20 @@ import Testing
         #expect(!all.contains(500))
     }
 
+    // MARK: L4, pid 2 of a pid namespace
+
+    @Test func pid2OfAPidNamespaceIsNoKernelThread() throws {
+        let tree = try FakeProcTree()
+        defer { tree.remove() }
+        // A container's /proc: its init is 1, its second process 2 (no PF_KTHREAD), and a child of 2.
+        try tree.process(1, ppid: 0, exe: "/sbin/tini", cgroup: "/")
+        try tree.process(2, ppid: 1, exe: "/usr/sbin/sshd", cgroup: "/")
+        try tree.process(3, ppid: 2, exe: "/tmp/evil", cgroup: "/")
+        let table = try ProcessTable.scan(tree.reader())
+        #expect(table.stats.kernelThreads == 0)
+        #expect(table.subtree(of: 2) == [2, 3])
+    }
+
     // MARK: L1, a container's own /proc
 
     @Test func aContainersOwnProcPathsReduceWithItsNamespacePID() {
