@@ -13,6 +13,8 @@ public enum ProcError: Error, Hashable, Sendable, CustomStringConvertible {
     case permissionDenied
     /// The process ran another program (exec) while it was read: the record would mix two.
     case replaced
+    /// Reading it blocked past the deadline (`ReadDeadline`): abandoned.
+    case timedOut
     case other(errno: Int32)
 
     public var description: String {
@@ -20,6 +22,7 @@ public enum ProcError: Error, Hashable, Sendable, CustomStringConvertible {
         case .vanished: return "no such file or directory"
         case .permissionDenied: return "permission denied"
         case .replaced: return "the process ran another program while it was read"
+        case .timedOut: return "reading it blocked past the deadline"
         case .other(let code): return String(cString: strerror(code)) + " (errno \(code))"
         }
     }

@@ -11,14 +11,17 @@ public struct SnapshotBuilder: Sendable {
     public var host: String?
     public var limits: DumpLimits
     public var storage: StorageLimits
+    /// Each process is read on a thread of its own, abandoned past this deadline (nil: read inline).
+    public var deadline: ReadDeadline?
 
     public init(reader: ProcReader, differentiateArgs: Bool = false, host: String? = nil, limits: DumpLimits = DumpLimits(),
-                storage: StorageLimits = StorageLimits()) {
+                storage: StorageLimits = StorageLimits(), deadline: ReadDeadline? = nil) {
         self.reader = reader
         self.differentiateArgs = differentiateArgs
         self.host = host
         self.limits = limits
         self.storage = storage
+        self.deadline = deadline
     }
 
     public struct Output: Sendable {
@@ -129,7 +132,15 @@ public struct SnapshotBuilder: Sendable {
             guard let summary = table.processes[pid] else { continue }
             do throws(ProcError) {
                 stats.recordsRead += 1
-                let record = try reader.record(summary, bootTime: bootTime)
+                let record: ProcessRecord
+                if let deadline {
+                    let reader = self.reader
+                    record = try deadline.run(summary) { () throws(ProcError) -> ProcessRecord in
+                        try reader.record(summary, bootTime: bootTime)
+                    }
+                } else {
+                    record = try reader.record(summary, bootTime: bootTime)
+                }
                 records[pid] = record
                 nodes += 1 + record.files.count + record.socketInodes.count
                 bytes += Self.estimatedBytes(record)

@@ -13,6 +13,8 @@ public struct SnapshotStats: Hashable, Sendable {
     public var unreadable = 0
     /// Processes that ran another program (exec) while they were read.
     public var replaced = 0
+    /// Processes whose read blocked past the deadline (a process stuck on a hung file system).
+    public var timedOut = 0
     /// Process records read (each costs an fd walk): bounded per workload by the dump limits.
     public var recordsRead = 0
     /// Container ids claimed under two cgroup paths (one is forged): not dumped.
@@ -53,6 +55,7 @@ public struct SnapshotStats: Hashable, Sendable {
         permissionDenied += other.permissionDenied
         unreadable += other.unreadable
         replaced += other.replaced
+        timedOut += other.timedOut
         recordsRead += other.recordsRead
         ambiguousContainers += other.ambiguousContainers
         userManagerProcesses += other.userManagerProcesses
@@ -75,6 +78,7 @@ public struct SnapshotStats: Hashable, Sendable {
         case .vanished: vanished += 1
         case .permissionDenied: permissionDenied += 1
         case .replaced: replaced += 1
+        case .timedOut: timedOut += 1
         case .other: unreadable += 1
         }
     }
@@ -84,6 +88,7 @@ public struct SnapshotStats: Hashable, Sendable {
         var skipped: [String] = []
         for (n, what) in [(kernelThreads, "kernel threads"), (vanished, "vanished"), (permissionDenied, "permission denied"),
                           (unreadable, "unreadable"), (replaced, "ran another program while read"),
+                          (timedOut, "timed out (stuck in the kernel)"),
                           (belowSkippedProcess, "below a skipped process"),
                           (unnamedContainers, "containers without a name (use --image or --map)"),
                           (ambiguousContainers, "containers whose id is claimed twice"),

@@ -18,10 +18,13 @@ public struct Snapshotter: Sendable {
     public var excluding: Set<Int64>?
     public var limits: DumpLimits
     public var storage: StorageLimits
+    /// Reads of a process that block longer are abandoned and counted; kept across rounds, so a
+    /// stuck process is not read again while it stays stuck (nil: read inline, never abandoned).
+    public var deadline: ReadDeadline?
 
     public init(reader: ProcReader = ProcReader(), grouping: WorkloadGrouping, differentiateArgs: Bool = false,
                 host: String? = nil, excluding: Set<Int64>? = nil, limits: DumpLimits = DumpLimits(),
-                storage: StorageLimits = StorageLimits()) {
+                storage: StorageLimits = StorageLimits(), deadline: ReadDeadline? = ReadDeadline()) {
         self.reader = reader
         self.grouping = grouping
         self.differentiateArgs = differentiateArgs
@@ -29,6 +32,7 @@ public struct Snapshotter: Sendable {
         self.excluding = excluding
         self.limits = limits
         self.storage = storage
+        self.deadline = deadline
     }
 
     /// The pids left out: `excluding`, else the reading process itself. When `<proc>/self` is not
@@ -66,7 +70,7 @@ public struct Snapshotter: Sendable {
         }
         let grouped = grouping.groups(table)
         let builder = SnapshotBuilder(reader: reader, differentiateArgs: differentiateArgs, host: host ?? reader.hostname(),
-                                      limits: limits, storage: storage)
+                                      limits: limits, storage: storage, deadline: deadline)
         var out = builder.build(grouped.groups, table: table, start: start, clock: clock)
         var stats = table.stats
         stats.add(out.stats)

@@ -244,6 +244,36 @@ import Testing
         #expect(node.pid == 41234)
     }
 
+    // MARK: H5, reads that block
+
+    @Test func aReadThatBlocksIsAbandonedAndCountedNotAStall() throws {
+        let tree = try FakeProcTree()
+        defer { tree.remove() }
+        try tree.process(10, ppid: 1, exe: "/usr/bin/stuck", cgroup: "/system.slice/app.service")
+        try tree.process(11, ppid: 1, exe: "/usr/bin/fine", cgroup: "/system.slice/app.service")
+        // Its cmdline blocks like one of a process stuck on a hung mount: a FIFO with no writer.
+        let fifo = tree.root + "/10/cmdline"
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let deadline = ReadDeadline(timeout: .milliseconds(300))
+        let snapshotter = Snapshotter(reader: tree.reader(), grouping: WorkloadGrouping(selector: .units(), naming: WorkloadNaming(image: "img")),
+                                      excluding: [], deadline: deadline)
+        let out = try snapshotter.snapshot(clock: { 1 })
+        #expect(out.stats.timedOut == 1)
+        #expect(out.stats.summary.contains("1 timed out"))
+        #expect(out.dumps.first?.processes.map(\.record.pid) == [11])
+        #expect(deadline.stuckCount == 1)
+        // The next round does not read it again: one blocked thread per stuck process, not per round.
+        let again = try snapshotter.snapshot(clock: { 2 })
+        #expect(again.stats.timedOut == 1 && deadline.stuckCount == 1)
+        // Unblocked (a writer comes and goes), the abandoned read ends and the process is read again.
+        let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+        #expect(writer >= 0)
+        close(writer)
+        for _ in 0..<500 where deadline.stuckCount > 0 { usleep(10_000) }
+        #expect(deadline.stuckCount == 0)
+    }
+
     // MARK: H5, statx
 
     @Test func statxLayoutAndDeletedOpenFiles() throws {
