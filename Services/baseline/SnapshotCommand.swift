@@ -77,8 +77,9 @@ struct SnapshotCommand: AsyncParsableCommand {
     }
 
     /// A broker that is down must not hold a round longer than the interval (librdkafka's default
-    /// is 5 minutes): at most the interval, and 60 s for a single snapshot. `--property` still wins.
-    var messageTimeoutMs: Int { Int(min(interval ?? 60, 60) * 1000) }
+    /// is 5 minutes): at most the interval, and 60 s for a single snapshot, at least 1 s (librdkafka
+    /// wants it above linger.ms). `--property` still wins.
+    var messageTimeoutMs: Int { max(1000, Int(min(interval ?? 60, 60) * 1000)) }
 
     func run() async throws {
         var mapping = ImageMapping()

@@ -63,11 +63,18 @@ public struct ProcReader: Sendable {
         let bytes = try fs.readLink(relative)
         let text = String(decoding: bytes, as: UTF8.self)
         let deleted = " (deleted)"
+        // Anonymous memory (`memfd_create`, SysV shared memory) is never a path and always has no
+        // link: the marker stays, so a program run from memory (fileless) does not read as `/memfd:x`.
+        if Self.anonymousPrefixes.contains(where: { text.hasPrefix($0) }) { return text }
         if text.hasSuffix(deleted), (try? fs.status(relative))?.linkCount == 0 {
             return String(text.dropLast(deleted.count))
         }
         return text
     }
+
+    /// Link targets of anonymous memory, which the kernel shows as `/memfd:<name> (deleted)` and
+    /// `/SYSV<key> (deleted)`.
+    static let anonymousPrefixes = ["/memfd:", "/SYSV"]
 
     /// Everything about one process. Reads its stat again at the end: a different start time
     /// means the pid was reused while we read, and the record would mix two processes. Reads its

@@ -217,6 +217,36 @@ import Testing
         #expect(!all.contains(500))
     }
 
+    // MARK: L3, a program run from memory
+
+    @Test func aProgramRunFromMemoryKeepsItsMarker() throws {
+        typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>, UInt32) -> Int32
+        let symbol = try #require(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memfd_create"))
+        let memfdCreate = unsafeBitCast(symbol, to: MemfdCreate.self)
+        // A copy of sleep in anonymous memory, run through /proc/<test>/fd/N (fileless execution).
+        let fd = memfdCreate("sleeper", 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let program = try Data(contentsOf: URL(fileURLWithPath: "/bin/sleep"))
+        let written = program.withUnsafeBytes { write(fd, $0.baseAddress!, program.count) }
+        #expect(written == program.count)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/\(getpid())/fd/\(fd)")
+        process.arguments = ["30"]
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let reader = ProcReader()
+        var executable = try reader.executable(Int64(process.processIdentifier))
+        for _ in 0..<200 where !executable.hasPrefix("/memfd:") {  // until the exec is done
+            usleep(10_000)
+            executable = try reader.executable(Int64(process.processIdentifier))
+        }
+        #expect(executable == "/memfd:sleeper (deleted)")
+    }
+
     // MARK: L4, pid 2 of a pid namespace
 
     @Test func pid2OfAPidNamespaceIsNoKernelThread() throws {
