@@ -30,11 +30,17 @@ public struct ProcessTable: Sendable {
                     table.stats.kernelThreads += 1
                     continue
                 }
-                if stat.isExited { throw .vanished }
-                var summary = try reader.summary(stat)
+                // A zombie whose other threads run on (its main thread called pthread_exit) is alive:
+                // skipping it would hide a running program.
+                var liveThread: Int64?
+                if stat.isExited {
+                    guard let tid = reader.liveThread(of: pid) else { throw .vanished }
+                    liveThread = tid
+                }
+                var summary = try reader.summary(stat, liveThread: liveThread)
                 if executables {
-                    summary.executable = try reader.executable(pid)
-                    summary.mountNamespace = reader.namespace(pid, "mnt")
+                    summary.executable = try reader.executable(directory: summary.directory)
+                    summary.mountNamespace = reader.namespace(directory: summary.directory, "mnt")
                 }
                 table.processes[pid] = summary
             } catch {

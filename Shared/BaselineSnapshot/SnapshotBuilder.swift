@@ -205,9 +205,9 @@ public struct SnapshotBuilder: Sendable {
         if let cached = sockets.byNamespace[key] {
             table = cached
         } else {
-            let (read, unreadable) = reader.socketTable(forProcess: record.pid)
+            let (read, unreadable) = reader.socketTable(directory: record.directory)
             stats.socketTablesUnreadable += unreadable
-            let stillThere = record.networkNamespace == nil || reader.namespace(record.pid, "net") == record.networkNamespace
+            let stillThere = record.networkNamespace == nil || reader.namespace(directory: record.directory, "net") == record.networkNamespace
             if !stillThere { stats.socketTablesUnreadable += 1 }
             if unreadable == 0 && stillThere && record.networkNamespace != nil { sockets.byNamespace[key] = read }
             table = stillThere ? read : SocketTable()

@@ -66,7 +66,7 @@ public struct Snapshotter: Sendable {
         }
         if case .pid(let pid) = grouping.selector, table.processes[pid] != nil {
             // Its name defaults to its executable's.
-            table.processes[pid]!.executable = try? reader.executable(pid)
+            table.processes[pid]!.executable = try? reader.executable(directory: table.processes[pid]!.directory)
         }
         let grouped = grouping.groups(table)
         let builder = SnapshotBuilder(reader: reader, differentiateArgs: differentiateArgs, host: host ?? reader.hostname(),

@@ -42,28 +42,31 @@ struct FakeProcTree {
         return path
     }
 
-    /// One process. `start` is in ticks after boot; `args` includes argv[0].
+    /// One process (or, with `directory`, one of its threads: `<pid>/task/<tid>`). `start` is in
+    /// ticks after boot; `args` includes argv[0].
     func process(_ pid: Int64, ppid: Int64, comm: String? = nil, exe: String, cgroup: String, start: UInt64 = 1000,
                  args: [String]? = nil, uid: Int = 0, mountNamespace: String = "mnt:[4026531841]",
-                 networkNamespace: String = "net:[4026531840]", openFiles: [String] = [], sockets: [UInt64] = []) throws {
+                 networkNamespace: String = "net:[4026531840]", openFiles: [String] = [], sockets: [UInt64] = [],
+                 state: String = "S", directory: String? = nil) throws {
         let name = comm ?? String(exe.split(separator: "/").last ?? "x")
-        try write("\(pid)/stat", "\(pid) (\(name)) S \(ppid) \(pid) \(pid) 0 -1 4194304 95 0 0 0 0 0 0 0 20 0 1 0 \(start) 2990080 391 "
+        let dir = directory ?? "\(pid)"
+        try write("\(dir)/stat", "\(pid) (\(name)) \(state) \(ppid) \(pid) \(pid) 0 -1 4194304 95 0 0 0 0 0 0 0 20 0 1 0 \(start) 2990080 391 "
                   + "18446744073709551615 1 1 1 0 0 0 0 6 0 1 0 0 17 1 0 0 0 0 0 1 1 1 1 1 1 1 0\n")
-        try write("\(pid)/status", "Name:\t\(name)\nPid:\t\(pid)\nPPid:\t\(ppid)\nUid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\nGid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\n")
-        try write("\(pid)/cgroup", "0::\(cgroup)\n")
+        try write("\(dir)/status", "Name:\t\(name)\nPid:\t\(pid)\nPPid:\t\(ppid)\nUid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\nGid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\n")
+        try write("\(dir)/cgroup", "0::\(cgroup)\n")
         let argv = args ?? [exe]
-        try write("\(pid)/cmdline", argv.flatMap { Array($0.utf8) + [0] })
-        try link("\(pid)/exe", to: exe)
-        try link("\(pid)/ns/mnt", to: mountNamespace)
-        try link("\(pid)/ns/net", to: networkNamespace)
-        try FileManager.default.createDirectory(atPath: root + "/\(pid)/fd", withIntermediateDirectories: true)
+        try write("\(dir)/cmdline", argv.flatMap { Array($0.utf8) + [0] })
+        try link("\(dir)/exe", to: exe)
+        try link("\(dir)/ns/mnt", to: mountNamespace)
+        try link("\(dir)/ns/net", to: networkNamespace)
+        try FileManager.default.createDirectory(atPath: root + "/\(dir)/fd", withIntermediateDirectories: true)
         var fd = 3
         for name in openFiles {
-            try link("\(pid)/fd/\(fd)", to: try file(name))
+            try link("\(dir)/fd/\(fd)", to: try file(name))
             fd += 1
         }
         for inode in sockets {
-            try link("\(pid)/fd/\(fd)", to: "socket:[\(inode)]")
+            try link("\(dir)/fd/\(fd)", to: "socket:[\(inode)]")
             fd += 1
         }
     }

@@ -247,6 +247,31 @@ import Testing
         #expect(executable == "/memfd:sleeper (deleted)")
     }
 
+    // MARK: L4, a zombie leader whose threads run on
+
+    @Test func aProcessWhoseMainThreadExitedIsStillDumped() throws {
+        let tree = try FakeProcTree()
+        defer { tree.remove() }
+        // pthread_exit in main: the leader is a zombie (its exe, fds and memory read as gone), the
+        // other thread runs the program on, holding the file and the listener.
+        try tree.process(10, ppid: 1, exe: "/usr/bin/app", cgroup: "/system.slice/app.service", state: "Z")
+        for entry in ["exe", "cmdline", "ns/net", "ns/mnt"] { try? FileManager.default.removeItem(atPath: tree.root + "/10/" + entry) }
+        try tree.process(10, ppid: 1, exe: "/tmp/evil", cgroup: "/system.slice/app.service", args: ["/tmp/evil", "-l"],
+                         openFiles: ["secret"], sockets: [4444], directory: "10/task/11")
+        try tree.listeningTCP(10, port: 4444, inode: 4444)
+        try FileManager.default.moveItem(atPath: tree.root + "/10/net", toPath: tree.root + "/10/task/11/net")
+        let out = try snapshot(tree, .units())
+        let p = try #require(out.dumps.first?.processes.first)
+        #expect(p.record.pid == 10 && p.record.executable == "/tmp/evil")
+        #expect(p.record.commandLine.args == ["-l"])
+        #expect(p.node.files.map(\.path) == [try tree.file("secret")])
+        #expect(p.binds.map(\.port) == [4444])
+        #expect(out.stats.vanished == 0)
+        // A zombie with no thread left is gone.
+        try FileManager.default.removeItem(atPath: tree.root + "/10/task/11")
+        #expect(try snapshot(tree, .units()).stats.vanished == 1)
+    }
+
     // MARK: L4, pid 2 of a pid namespace
 
     @Test func pid2OfAPidNamespaceIsNoKernelThread() throws {
