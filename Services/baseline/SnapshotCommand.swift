@@ -56,6 +56,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     var maxMessageBytes = StorageLimits().maxOutputBytes
     @Flag(help: "Also containers and units below a systemd user manager (rootless podman, user services): any local user names those.")
     var rootless = false
+    @Flag(help: "One line per process left out (pid, name, workload, reason; at most 1000 per snapshot).") var verbose = false
 
     func validate() throws {
         let selectors = [pid != nil, !match.isEmpty, units || !unit.isEmpty].filter { $0 }.count
@@ -125,6 +126,7 @@ struct SnapshotCommand: AsyncParsableCommand {
             let encoded = payloads.encode(out.dumps)
             tooLarge += encoded.tooLarge
             for note in notes.fresh(out.notes + encoded.notes) { Self.log("note: \(note)") }
+            if verbose { for skipped in out.skipped { Self.log(skipped.description) } }
             var records: [(dump: SnapshotDump, record: KafkaRecord)] = []
             for item in encoded.encoded {
                 if let output {

@@ -10,6 +10,8 @@ public struct ProcessTable: Sendable {
     /// real parent is gone, so they hang under nothing read.
     public var reusedParentPIDs: Set<Int64> = []
     public var stats = SnapshotStats()
+    /// The processes that could not be read, with the reason (bounded).
+    public var skipped: [SkippedProcess] = []
 
     public init() {}
 
@@ -46,6 +48,7 @@ public struct ProcessTable: Sendable {
             } catch {
                 table.stats.count(error)
                 table.failed.insert(pid)
+                table.skipped.note(SkippedProcess(pid: pid, reason: error.description))
             }
         }
         for summary in table.processes.values {

@@ -27,6 +27,8 @@ public struct SnapshotBuilder: Sendable {
     public struct Output: Sendable {
         public var dumps: [SnapshotDump] = []
         public var stats = SnapshotStats()
+        /// The processes left out while their workloads were read, with the reason (bounded).
+        public var skipped: [SkippedProcess] = []
         /// One line per workload left out, with the reason.
         public var notes: [String] = []
     }
@@ -46,7 +48,7 @@ public struct SnapshotBuilder: Sendable {
         let sockets = SocketTables()
         for group in groups {
             var stats = SnapshotStats()
-            let read = tree(group, table: table, bootTime: bootTime, sockets: sockets, stats: &stats)
+            let read = tree(group, table: table, bootTime: bootTime, sockets: sockets, stats: &stats, skipped: &out.skipped)
             let roots: [SnapshotProcess]
             switch read {
             case .overLimit(let what):
@@ -124,7 +126,7 @@ public struct SnapshotBuilder: Sendable {
     /// are counted while reading, and reading stops past the dump limits: a container that forks
     /// a thousand children sharing 4096 fds with long paths costs a bounded amount.
     func tree(_ group: WorkloadGroup, table: ProcessTable, bootTime: Int64?, sockets: SocketTables,
-              stats: inout SnapshotStats) -> TreeRead {
+              stats: inout SnapshotStats, skipped: inout [SkippedProcess]) -> TreeRead {
         var records: [Int64: ProcessRecord] = [:]
         var failed: Set<Int64> = []
         var nodes = 0, bytes = 0
@@ -153,6 +155,7 @@ public struct SnapshotBuilder: Sendable {
             } catch {
                 stats.count(error)
                 failed.insert(pid)
+                skipped.note(SkippedProcess(pid: pid, comm: summary.stat.comm, workload: group.image.name, reason: error.description))
             }
         }
         // By cgroup, a parent that could not even be listed may have been a member too.
@@ -174,8 +177,10 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         var placed = 0
+        var placedPIDs: Set<Int64> = []
         func build(_ pid: Int64, depth: Int) -> SnapshotProcess {
             placed += 1
+            placedPIDs.insert(pid)
             let record = records[pid]!
             // One level past the limit is enough for the limit check to reject the dump.
             let kids = depth > limits.maxDepth ? [] : (children[pid] ?? []).sorted().map { build($0, depth: depth + 1) }
@@ -184,6 +189,11 @@ public struct SnapshotBuilder: Sendable {
         let tree = roots.sorted().map { build($0, depth: 1) }
         // Below a failed member, or in a parent cycle (only a forged /proc has one).
         stats.belowSkippedProcess += records.count - placed
+        for pid in records.keys.sorted() where !placedPIDs.contains(pid) {
+            skipped.note(SkippedProcess(pid: pid, comm: records[pid]!.comm, workload: group.image.name,
+                                        reason: table.reusedParentPIDs.contains(pid) ? "its parent's pid was reused during the scan"
+                                                                                     : "below a process that could not be read"))
+        }
         return .tree(tree)
     }
 

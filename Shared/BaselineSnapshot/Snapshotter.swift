@@ -80,6 +80,7 @@ public struct Snapshotter: Sendable {
         stats.otherMountNamespaces += grouped.otherMountNamespaces
         out.stats = stats
         out.notes = grouped.notes + out.notes
+        out.skipped = table.skipped + out.skipped
         return out
     }
 }

@@ -123,6 +123,11 @@ import Testing
         #expect(out.stats.vanished == 1)
         #expect(out.stats.belowSkippedProcess == 1)
         #expect(out.stats.summary.contains("1 vanished") && out.stats.summary.contains("1 below a skipped process"))
+        // --verbose says which: the process that exited while read, and the one below it.
+        #expect(out.skipped.first { $0.pid == 8100 } == SkippedProcess(pid: 8100, reason: "Invalid argument (errno 22)"))  // the broken stat
+        #expect(out.skipped.filter { $0.workload == "supervisor" }.map(\.pid) == [8001, 8002])
+        #expect(out.skipped.first { $0.pid == 8001 }?.reason == "no such file or directory")
+        #expect(out.skipped.first { $0.pid == 8002 }?.reason == "below a process that could not be read")
 
         let session = try snapshot(proc, .units(names: ["session-3.scope"]))
         #expect(session.dumps.map(\.workload.imageName) == ["session-3.scope"])
