@@ -194,11 +194,13 @@ struct SnapshotCommand: AsyncParsableCommand {
     /// Why nothing was dumped, most likely first: permissions when the reads were refused, then
     /// size, then naming.
     static func hint(_ stats: SnapshotStats, tooLarge: Int, euid: Int64) -> String {
-        if stats.permissionDenied > 0 && (euid != 0 || stats.permissionDenied * 2 >= max(1, stats.listed - stats.kernelThreads)) {
+        if stats.permissionDenied > 0
+            && (euid != 0 || stats.unreadWorkloads > 0 || stats.permissionDenied * 2 >= max(1, stats.listed - stats.kernelThreads)) {
             return "\(stats.permissionDenied) process(es) could not be read: run as root, with CAP_SYS_PTRACE in a container "
                 + "(docs/snapshot.md, Kubernetes)"
         }
         if stats.overLimits + tooLarge > 0 { return "every workload was over the dump limits (see the notes)" }
+        if stats.unreadWorkloads > 0 { return "the selected processes could not be read (see the notes; --verbose says why)" }
         return "containers need a name: --image or --map; host processes: --units, --match or --pid"
     }
 

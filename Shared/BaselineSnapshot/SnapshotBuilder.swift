@@ -61,6 +61,7 @@ public struct SnapshotBuilder: Sendable {
             }
             guard !roots.isEmpty else {
                 out.stats.add(stats)
+                out.stats.unreadWorkloads += 1
                 out.notes.append("\(group.image.name): no process of the workload could be read")
                 continue
             }

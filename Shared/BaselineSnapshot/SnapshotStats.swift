@@ -39,6 +39,8 @@ public struct SnapshotStats: Hashable, Sendable {
     public var socketTablesUnreadable = 0
     /// Workloads (dumps) produced.
     public var workloads = 0
+    /// Workloads selected of which no process could be read.
+    public var unreadWorkloads = 0
     /// Containers seen that no name (--image, --map) applied to: not dumped.
     public var unnamedContainers = 0
     /// Workloads whose dump would be rejected by dump-consumer's limits: not produced.
@@ -68,6 +70,7 @@ public struct SnapshotStats: Hashable, Sendable {
         sockets += other.sockets
         socketTablesUnreadable += other.socketTablesUnreadable
         workloads += other.workloads
+        unreadWorkloads += other.unreadWorkloads
         unnamedContainers += other.unnamedContainers
         overLimits += other.overLimits
         runtimesOnly += other.runtimesOnly

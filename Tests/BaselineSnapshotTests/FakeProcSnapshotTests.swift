@@ -149,6 +149,15 @@ import Testing
         ])
         #expect(dump.processes[0].record.commandLine.argv0 == "/bin/sh")
         #expect(dump.processes[0].children[0].record.comm == "we) ird")
+        // A subtree whose root is listed but cannot be read is counted as such (the command's hint
+        // then says so rather than "name it").
+        let tree = try FakeProcTree()
+        defer { tree.remove() }
+        try tree.process(10, ppid: 1, exe: "/usr/bin/app", cgroup: "/")
+        try FileManager.default.removeItem(atPath: tree.root + "/10/status")
+        let unread = try Snapshotter(reader: tree.reader(), grouping: WorkloadGrouping(selector: .pid(10)), excluding: []).snapshot(clock: { 1 })
+        #expect(unread.dumps.isEmpty && unread.stats.unreadWorkloads == 1 && unread.stats.vanished == 1)
+        #expect(unread.notes == ["app: no process of the workload could be read"])
         let gone = try snapshot(proc, .pid(10))
         #expect(gone.dumps.isEmpty && gone.notes.first?.contains("process 10 is not there") == true)
     }
