@@ -16,15 +16,19 @@ let package = Package(
         .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
     ],
+    // Exact versions (copies of these exist on the project's machines); every other package of the
+    // graph is pinned in deploy/package-versions.txt for image builds (deploy/resolve-packages).
     dependencies: [
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        // Tests only: parses docker-compose.yml and the Kubernetes manifests.
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
         // Pure domain core: activity tree, merge, normalisation, lifecycle model, commonality, matching. No I/O.
@@ -33,6 +37,9 @@ let package = Package(
             dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/BaselineCore"
         ),
+        // The wire contract: topic names, header names, and which message type each topic carries.
+        // What the CLI and the services share without the pipeline.
+        .target(name: "BaselineWire", dependencies: ["BaselineCore"], path: "Shared/BaselineWire"),
         // zlib, for gzip-compressed dumps (Debian's zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Shared/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -71,6 +78,7 @@ let package = Package(
                 "BaselineKafka",
                 "BaselinePostgres",
                 "BaselinePipeline",
+                "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -84,7 +92,7 @@ let package = Package(
         .target(
             name: "BaselinePipeline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePostgres",
+                "BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -121,14 +129,25 @@ let package = Package(
             ],
             path: "Services/profile-api"
         ),
-        .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/dump-consumer"),
-        .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/profile-merger"),
-        .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline"], path: "Services/signal-enricher"),
+        .executableTarget(name: "dump-consumer", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/dump-consumer"),
+        .executableTarget(name: "profile-merger", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/profile-merger"),
+        .executableTarget(name: "signal-enricher", dependencies: ["BaselineService", "BaselinePipeline", "BaselineWire"], path: "Services/signal-enricher"),
+        // Feeding a generated fleet through a running pipeline and tallying what comes out (`baseline evaluate`).
+        .target(
+            name: "BaselineEvaluation",
+            dependencies: [
+                "BaselineCore", "BaselineKafka", "BaselineWire",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/BaselineEvaluation"
+        ),
         .executableTarget(
             name: "baseline",
             dependencies: [
-                "BaselineCore", "BaselineKafka", "BaselinePipeline", "BaselinePostgres", "BaselineSnapshot",
+                "BaselineCore", "BaselineEvaluation", "BaselineKafka", "BaselinePostgres", "BaselineSnapshot", "BaselineWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/baseline"
@@ -140,6 +159,13 @@ let package = Package(
             path: "Tests/BaselineCoreTests",
             resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
         ),
+        // The deployment files (compose, Kubernetes, Dockerfile, docs) against the configuration registry.
+        .testTarget(
+            name: "BaselineDeployTests",
+            dependencies: ["BaselineService", "BaselineWire", .product(name: "Yams", package: "Yams")],
+            path: "Tests/BaselineDeployTests"
+        ),
+        .testTarget(name: "BaselineWireTests", dependencies: ["BaselineWire", "BaselineCore"], path: "Tests/BaselineWireTests"),
         // /proc parsers on captured text, and snapshots of process trees the tests start.
         .testTarget(
             name: "BaselineSnapshotTests",
@@ -150,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "BaselineIntegrationTests",
             dependencies: ["BaselineCore", "BaselineKafka", "BaselinePostgres", "BaselinePipeline", "BaselineService", "BaselineAPI",
-                           "BaselineSnapshot", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                           "BaselineSnapshot", "BaselineWire", "BaselineEvaluation", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/BaselineIntegrationTests"
         ),
     ]

@@ -2,8 +2,8 @@
 import ArgumentParser
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import PostgresNIO

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BaselineCore
+import BaselineEvaluation
 import BaselineKafka
-import BaselinePipeline
 import BaselinePostgres
 import Foundation
 

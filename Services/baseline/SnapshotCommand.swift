@@ -1,8 +1,8 @@
 import ArgumentParser
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline
 import BaselineSnapshot
+import BaselineWire
 import Dispatch
 import Foundation
 
@@ -139,7 +139,7 @@ struct SnapshotCommand: AsyncParsableCommand {
                 }
                 if send {
                     records.append((item.dump, KafkaRecord(topic: topic, key: item.dump.workload.profileKey, value: item.bytes,
-                                                           headers: [KafkaHeader(DumpIngestor.contentTypeHeader, "application/json")])))
+                                                           headers: [KafkaHeader(WireHeaders.contentType, "application/json")])))
                 } else if output == nil {
                     FileHandle.standardOutput.write(Data(item.bytes + [UInt8(ascii: "\n")]))
                 }

@@ -4,9 +4,6 @@
 /// learning limit. The time travels in the message, so a replay re-evaluates identically.
 public struct ClockTick: Codable, Hashable, Sendable {
     public static let schemaV1 = "baseline.clock-tick/v1"
-    /// The header that tells a tick from a merge request without decoding the value.
-    public static let kindHeader = "baseline-kind"
-    public static let kind = "clock-tick"
 
     public var schema: String
     public var profileKey: String

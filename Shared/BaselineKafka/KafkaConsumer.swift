@@ -30,7 +30,10 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     public let groupID: String
     public let topics: [String]
-    private let client: KafkaClient
+    /// Kept for short-lived probes of the same cluster (`fetchedHighWatermark`).
+    let configuration: KafkaConfiguration
+    let logger: Logger
+    let client: KafkaClient
     private let rebalancer: Rebalancer
     private let stopRequested = ManagedAtomicFlag()
     private let lastPoll = LockedValue<ContinuousClock.Instant?>(nil)
@@ -40,6 +43,8 @@ public final class KafkaConsumer: @unchecked Sendable {
                 onAssign: AssignHandler? = nil, onRevoke: RevokeHandler? = nil, logger: Logger) throws {
         self.groupID = groupID
         self.topics = topics
+        self.configuration = configuration
+        self.logger = logger
         var extra = extraProperties
         extra["group.id"] = groupID
         let props = configuration.merged(defaults: KafkaConfiguration.consumerDefaults, extra: extra,

@@ -70,7 +70,10 @@ final class Rebalancer: @unchecked Sendable {
     }
 
     private func assign(_ rk: OpaquePointer, _ tps: [KafkaTopicPartition], cooperative: Bool) {
-        guard let onAssign else {
+        // No partitions (a standby: more members than partitions) means no offsets to ask for, but
+        // librdkafka still waits for the assign call before the member counts as joined: without it
+        // the member never rejoins and the group can never rebalance again.
+        guard let onAssign, !tps.isEmpty else {
             apply(rk, tps, offsets: [:], cooperative: cooperative)
             return
         }

@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -34,12 +35,11 @@ public struct AcceptedAnomalyRelay: Service {
         guard !claimed.isEmpty else { return 0 }
         var byVersion: [String: (String, String, [AcceptedAnomaly])] = [:]
         for (key, tag, anomaly) in claimed { byVersion[key + "\u{0}" + tag, default: (key, tag, [])].2.append(anomaly) }
-        let encoder = JSONEncoder()
         let now = try await store.databaseNow()
         let records = try byVersion.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { key, tag, accepted in
             var tick = ClockTick(profileKey: key, imageTag: tag, at: now)
             tick.accepted = accepted
-            return KafkaRecord(topic: topic, key: key, value: Array(try encoder.encode(tick)), headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
+            return try KafkaRecord(WireCatalog.clockTicks, tick, to: topic)
         }
         _ = try await producer.sendAll(records)
         logger.info("accepted anomalies sent to be learned", metadata: ["anomalies": "\(claimed.count)", "versions": "\(records.count)"])

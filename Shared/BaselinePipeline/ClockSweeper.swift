@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import Metrics
@@ -16,12 +17,19 @@ public struct ClockSweeper: Service {
     let interval: Duration
     let quietFor: Duration
     let topic: String
+    /// Versions ticked per sweep at most; the next sweep goes on after the last one (see `SweepCursor`).
+    let pageSize: Int
+    let cursor: SweepCursor
     let logger: Logger
     private let ticks = Counter(label: "baseline_clock_ticks_total")
     private let failures = Counter(label: "baseline_clock_sweep_failures_total")
 
+    /// `startAfter`: the version the first sweep starts after (default: the first one).
     public init(store: ProfileStore, producer: KafkaProducer, interval: Duration = .seconds(300), quietFor: Duration = .seconds(60),
-                topic: String = Topics.profileMergeRequests, logger: Logger) {
+                topic: String = Topics.profileMergeRequests, pageSize: Int = 10_000,
+                startAfter: (profileKey: String, imageTag: String)? = nil, logger: Logger) {
+        self.pageSize = max(1, pageSize)
+        self.cursor = SweepCursor(startAfter)
         self.store = store
         self.producer = producer
         self.topic = topic
@@ -42,14 +50,13 @@ public struct ClockSweeper: Service {
             guard let claimed = try await store.claimPeriodicRun("clock-sweep", minimumGap: max(1, interval.seconds * 0.9)) else { return 0 }
             now = claimed
         }
-        let versions = try await store.quietLearningVersions(quietSeconds: quietFor.seconds, limit: 10_000)
-            .filter { include($0.profileKey) }
+        let page = try await store.quietLearningVersions(quietSeconds: quietFor.seconds, limit: pageSize, after: cursor.position)
+        // A short page ends the round: the next sweep starts again from the first version.
+        cursor.position = page.count < pageSize ? nil : page.last
+        let versions = page.filter { include($0.profileKey) }
         if versions.isEmpty { return 0 }
-        let encoder = JSONEncoder()
         let records = try versions.map { v in
-            KafkaRecord(topic: topic, key: v.profileKey,
-                        value: Array(try encoder.encode(ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now))),
-                        headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])
+            try KafkaRecord(WireCatalog.clockTicks, ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now), to: topic)
         }
         _ = try await producer.sendAll(records)
         ticks.increment(by: records.count)
@@ -67,5 +74,22 @@ public struct ClockSweeper: Service {
                 logger.warning("clock sweep failed (retried next interval): \(error)")
             }
         }.run()
+    }
+}
+
+/// Where the next sweep starts: after the last version the previous one ticked, so that with more
+/// quiet versions than a page holds, every one is ticked in turn and none starves behind the first
+/// page. Kept in memory: with several mergers, each pages on from where its own last sweep ended.
+final class SweepCursor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (profileKey: String, imageTag: String)?
+
+    init(_ start: (profileKey: String, imageTag: String)?) {
+        stored = start
+    }
+
+    var position: (profileKey: String, imageTag: String)? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

@@ -1,5 +1,6 @@
 import BaselineCore
 import BaselineKafka
+import BaselineWire
 import Foundation
 import Logging
 
@@ -7,9 +8,6 @@ import Logging
 /// request on `profile-merge-requests` (keyed by profile, so one partition owns a profile) or
 /// one dead letter on `activity-dumps.dlq`. Inputs = outputs + rejections, always.
 public struct DumpIngestor: Sendable {
-    public static let contentTypeHeader = "content-type"
-    public static let dumpIDHeader = "baseline-dump-id"
-
     let decoder: DumpDecoder
     let times: EventTimePolicy
     let storage: StorageLimits
@@ -34,10 +32,12 @@ public struct DumpIngestor: Sendable {
         // A record time that does not fit nanoseconds (or lies in the future) is not trusted either.
         let recordTime = message.timestamp.flatMap { ms -> Int64? in
             let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
-            return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) ? nil : ns
+            // Older than the policy allows behind (a producer may set any CreateTime): the record
+            // cannot date a dump before a profile turned stable; the consumer's clock does.
+            return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) || ns < now.saturatingSubtracting(times.maxBehind) ? nil : ns
         } ?? now
         do {
-            var request = try decoder.decode(message.value, contentType: message.header(Self.contentTypeHeader)?.stringValue,
+            var request = try decoder.decode(message.value, contentType: message.header(WireHeaders.contentType)?.stringValue,
                                              receivedAt: recordTime)
             let (dump, clamped) = times.apply(to: request.dump, recordTime: recordTime)
             if clamped {
@@ -48,17 +48,17 @@ public struct DumpIngestor: Sendable {
                 ])
             }
             try storage.check(request)
-            let value = try JSONEncoder().encode(request)
+            let value = try WireCatalog.mergeRequests.encode(request)
             try storage.check(outputBytes: value.count)
             CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
             // Headers this pipeline gives meaning to are set here, never passed through from outside.
             var headers = message.headers.filter {
-                $0.name != Self.contentTypeHeader && $0.name != Self.dumpIDHeader && $0.name != ClockTick.kindHeader
+                $0.name != WireHeaders.contentType && $0.name != WireHeaders.dumpID && $0.name != WireHeaders.kind
             }
-            headers.append(KafkaHeader(Self.dumpIDHeader, request.dumpID))
-            headers.append(KafkaHeader(Self.contentTypeHeader, "application/json"))
-            return KafkaRecord(topic: outputTopic, key: request.profileKey, value: Array(value), headers: headers)
+            headers.append(KafkaHeader(WireHeaders.dumpID, request.dumpID))
+            headers.append(KafkaHeader(WireHeaders.contentType, "application/json"))
+            return KafkaRecord(topic: outputTopic, key: WireCatalog.mergeRequests.key(for: request), value: value, headers: headers)
         } catch let rejection as Rejection {
             return reject(message, rejection)
         } catch {

@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -24,10 +25,9 @@ public struct ProfileUpdatesListener: Service {
     public var isListening: Bool { !consumer.assignment.isEmpty }
 
     public func run() async throws {
-        let decoder = JSONDecoder()
         try await consumer.runUntilShutdown(maxMessages: 1000, logger: logger) { batch in
             for m in batch {
-                guard let update = try? decoder.decode(ProfileUpdate.self, from: Data(m.value)) else { continue }
+                guard let update = try? WireCatalog.profileUpdates.decode(m.value) else { continue }
                 cache.invalidate(profileKey: update.profileKey, imageTag: update.imageTag)
             }
         }

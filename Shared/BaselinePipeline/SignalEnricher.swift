@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import Logging
 import Metrics
@@ -71,21 +72,18 @@ public struct SignalEnricher: Sendable {
             do {
                 let signal = try SecuritySignal.parse(message.value)
                 let result = try await enrich(signal, index: index)
-                let enriched = try SecuritySignal.appendingBaseline(result.context, to: message.value)
+                let enriched = try EnrichedSignal(original: message.value, baseline: result.context)
                 // What could never be produced goes to the dead letters instead of stalling the partition.
-                if enriched.count > maxOutputBytes {
-                    throw Rejection("output_too_large", "the enriched signal is \(enriched.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
+                if enriched.bytes.count > maxOutputBytes {
+                    throw Rejection("output_too_large", "the enriched signal is \(enriched.bytes.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
                 }
-                out.append(KafkaRecord(topic: Topics.securitySignalsEnriched, key: message.key, value: enriched, headers: message.headers))
+                out.append(try KafkaRecord(WireCatalog.enrichedSignals, enriched, key: message.key, headers: message.headers))
                 if let s = result.suppression { hits.append(s.id) }
                 if tallies != nil, let rule = signal.ruleID { counted.append((rule, result)) }
                 if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),
                    !suggested.contains(suggestion.suggestionID), try await store?.record(suggestion) ?? true {
                     suggested.append(suggestion.suggestionID)
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                    out.append(KafkaRecord(topic: Topics.suppressionSuggestions, key: suggestion.suggestionID,
-                                           value: Array(try encoder.encode(suggestion))))
+                    out.append(try KafkaRecord(WireCatalog.suppressionSuggestions, suggestion))
                     CounterCache.shared.increment("baseline_suppression_suggestions_total")
                 }
                 CounterCache.shared.increment("baseline_signals_enriched_total", [("status", result.context.status.rawValue)])
@@ -117,16 +115,19 @@ public struct SignalEnricher: Sendable {
     }
 
     /// Publishes suggestions recorded but never acknowledged (the process stopped, or the broker
-    /// failed, in between). Run every 30 s by a `Periodic` relay.
+    /// failed, in between). Run every 30 s by a `Periodic` relay; one instance drains at a time
+    /// (`OutboxLease`).
     public func drainSuggestionOutbox(producer: KafkaProducer) async {
         guard let store else { return }
         do {
-            let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
-            guard !pending.isEmpty else { return }
-            _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
-            try await store.markPublished(pending.map(\.id))
-            suppressions.markPublished(pending.map(\.id))
-            logger.info("published \(pending.count) suggestion(s) left unpublished")
+            try await OutboxLease.withLease("suggestion-outbox", client: store.client, logger: logger) {
+                let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
+                guard !pending.isEmpty else { return }
+                _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
+                try await store.markPublished(pending.map(\.id))
+                suppressions.markPublished(pending.map(\.id))
+                logger.info("published \(pending.count) suggestion(s) left unpublished")
+            }
         } catch {
             logger.warning("suggestion outbox not drained: \(error)")
         }

@@ -1,4 +1,5 @@
 import BaselineCore
+import BaselineWire
 import Foundation
 
 /// Hot profile versions kept in memory (bounded, least recently used evicted) so a merge does
@@ -47,4 +48,9 @@ public final class VersionCache: @unchecked Sendable {
     public func removeAll() { lock.withLock { entries.removeAll() } }
     public func remove(_ key: Key) { lock.withLock { _ = entries.removeValue(forKey: key) } }
     public var count: Int { lock.withLock { entries.count } }
+}
+
+extension MergeTopicMessage {
+    /// The version the message is about.
+    var key: VersionCache.Key { VersionCache.Key(profileKey: profileKey, imageTag: imageTag) }
 }

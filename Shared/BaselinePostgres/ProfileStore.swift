@@ -61,15 +61,20 @@ public struct ProfileStore: Sendable {
 }
 
 extension ProfileStore {
-    /// Versions with a learning event type whose last dump is older than `quietSeconds`.
-    public func quietLearningVersions(quietSeconds: Double, limit: Int) async throws -> [(profileKey: String, imageTag: String)] {
+    /// Versions with a learning event type whose last dump is older than `quietSeconds`, in key
+    /// order, at most `limit` of them after the version `after` (a page of a sweep: the next page
+    /// starts after this one's last version).
+    public func quietLearningVersions(quietSeconds: Double, limit: Int, after: (profileKey: String, imageTag: String)? = nil) async throws
+        -> [(profileKey: String, imageTag: String)] {
+        let (afterKey, afterTag) = after ?? ("", "")
         var result: [(String, String)] = []
         for try await row in try await client.query("""
             SELECT v.profile_key, v.image_tag FROM profile_versions v
             WHERE v.last_dump_at < now() - make_interval(secs => \(quietSeconds))
+              AND (NOT \(after != nil) OR (v.profile_key, v.image_tag) > (\(afterKey), \(afterTag)))
               AND EXISTS (SELECT 1 FROM profile_event_types e
                           WHERE e.profile_key = v.profile_key AND e.image_tag = v.image_tag AND e.state = 'learning')
-            ORDER BY v.last_dump_at LIMIT \(Int64(limit))
+            ORDER BY v.profile_key, v.image_tag LIMIT \(Int64(limit))
             """).decode((String, String).self) {
             result.append(row)
         }
@@ -136,10 +141,22 @@ public struct FencedBatch: Error, CustomStringConvertible {
 
 extension ProfileStore {
     /// Locks the batch's offset rows and checks none moved past the batch's first offsets, so a
-    /// member that lost a partition cannot write its (older) state over the new owner's.
+    /// member that lost a partition cannot write its (older) state over the new owner's. A row
+    /// that does not exist yet (a partition's first batch) is created first, at the batch's start:
+    /// a lock on nothing would let two members' first batches both pass, and the one committing
+    /// last write its statistics over the other's. The second creator waits for the first to
+    /// finish, then sees its row.
     static func checkOwnership(_ firsts: [StoredOffset], group: String, conn: PostgresConnection, logger: Logger) async throws {
         guard !firsts.isEmpty else { return }
         let wanted = Dictionary(firsts.map { ("\($0.topic)\u{0}\($0.partition)", $0) }, uniquingKeysWith: { a, b in a.nextOffset <= b.nextOffset ? a : b })
+        let rows = wanted.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        try await conn.query("""
+            INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+            SELECT \(group), t, p, n FROM UNNEST(\(rows.map(\.topic))::text[], \(rows.map(\.partition))::int4[],
+                                                \(rows.map(\.nextOffset))::int8[]) WITH ORDINALITY AS u(t, p, n, o)
+            ORDER BY o
+            ON CONFLICT (consumer_group, topic, partition) DO NOTHING
+            """, logger: logger)
         for try await (topic, partition, next) in try await conn.query("""
             SELECT topic, partition, next_offset FROM consumer_offsets
             WHERE consumer_group = \(group) AND topic = ANY(\(Array(Set(firsts.map(\.topic))))) AND partition = ANY(\(Array(Set(firsts.map(\.partition)))))
@@ -221,5 +238,15 @@ extension ProfileStore {
             out.append(AcceptedAnomaly(anomalyID: id, node: ProfileNodeKey(type: t, value: node), instanceID: instance, at: at))
         }
         return out
+    }
+}
+
+extension ProfileStore {
+    /// The database's clock inside a transaction (nanoseconds).
+    public static func databaseNow(conn: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await ns in try await conn.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8", logger: logger).decode(Int64.self) {
+            return ns
+        }
+        return .max
     }
 }

@@ -1,6 +1,6 @@
 import BaselineKafka
-import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Logging
 import PostgresNIO
 

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -55,6 +56,35 @@ import Testing
             // Stable now: the next sweep has nothing to do for it.
             #expect(try await sweeper.sweep(at: lastEvent + 7200 * Self.second, including: { $0 == image }) == 0)
         }
+    }
+
+    /// More quiet versions than a sweep ticks: each sweep goes on where the previous one ended, so
+    /// every version is ticked in turn instead of the first page every time.
+    @Test func sweepsPageThroughQuietVersionsSoNoneStarves() async throws {
+        try TestStack.requireKafka()
+        let prefix = TestStack.unique("page")
+        let images = ["a", "b", "c", "d", "e"].map { "\(prefix)-\($0)" }
+        let requests = images.map { fixtures.request($0, dump: "\($0)-d0", instance: "\($0)-i0", at: 0) }
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let topic = TestStack.unique("merge"), ticks = TestStack.unique("ticks")
+        try await producer.createTopics([(topic, 1), (ticks, 1)])
+        try await fixtures.produce(requests, to: topic, producer: producer)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 5, maxBatch: 10, client: client, producer: producer)
+            // Two versions a sweep; the first sweep starts just before this test's versions (other
+            // tests' versions share the database).
+            let sweeper = ClockSweeper(store: ProfileStore(client: client), producer: producer, quietFor: .zero, topic: ticks, pageSize: 2,
+                                       startAfter: (profileKey: prefix, imageTag: ""), logger: logger)
+            var sent: [Int] = []
+            for round in 0..<3 {
+                sent.append(try await sweeper.sweep(at: Int64(round + 1) * 3600 * Self.second, including: { $0.hasPrefix(prefix + "-") }))
+            }
+            #expect(sent == [2, 2, 1])
+        }
+        let read = try await TestStack.collect(ticks, count: 10, timeout: .seconds(5)).map { try WireCatalog.clockTicks.decode($0.value).profileKey }
+        #expect(read.sorted() == images, "each quiet version ticked once over three sweeps")
     }
 
     @Test func aProfileKeepsItsMostRecentlySeenVersionsOnly() async throws {

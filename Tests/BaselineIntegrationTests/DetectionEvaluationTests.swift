@@ -1,7 +1,9 @@
 import BaselineCore
+import BaselineEvaluation
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing

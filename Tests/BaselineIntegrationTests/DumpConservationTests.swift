@@ -1,6 +1,7 @@
 import BaselineCore
 import BaselineKafka
 import BaselinePipeline
+import BaselineWire
 import Foundation
 import Testing
 
@@ -67,7 +68,7 @@ import Testing
             #expect(accepted.allSatisfy { $0.keyString == image })  // re-keyed by profile
 
             let reasons = Dictionary(uniqueKeysWithValues: rejected.map {
-                (Int($0.header("n")!.stringValue!)!, $0.header(DeadLetter.codeHeader)!.stringValue!)
+                (Int($0.header("n")!.stringValue!)!, $0.header(WireHeaders.errorCode)!.stringValue!)
             })
             let g = valid.count
             #expect(reasons[g + 1] == "invalid_json")
@@ -82,13 +83,13 @@ import Testing
             // Dead letters keep the original bytes; one too large for a message keeps its first bytes and says so.
             for m in rejected {
                 let n = Int(m.header("n")!.stringValue!)!
-                if let original = m.header(DeadLetter.truncatedHeader)?.stringValue {
+                if let original = m.header(WireHeaders.originalBytes)?.stringValue {
                     #expect(Int(original) == inputs[n].value.count && m.value == Array(inputs[n].value.prefix(m.value.count)))
                 } else {
                     #expect(m.value == inputs[n].value)
                 }
             }
-            #expect(rejected.contains { $0.header(DeadLetter.truncatedHeader) != nil })
+            #expect(rejected.contains { $0.header(WireHeaders.originalBytes) != nil })
         }
     }
 }

@@ -1,5 +1,6 @@
 import BaselineKafka
 import BaselinePipeline
+import BaselineWire
 import Foundation
 import Testing
 
@@ -37,7 +38,7 @@ import Testing
 
         // Once the dump was passed on, stop the service the way an orchestrator does.
         let out = try await TestStack.collect(Topics.profileMergeRequests, count: 1, timeout: .seconds(30)) {
-            $0.header(DumpIngestor.dumpIDHeader)?.stringValue == dumpID
+            $0.header(WireHeaders.dumpID)?.stringValue == dumpID
         }
         #expect(out.count == 1)
         kill(process.processIdentifier, SIGTERM)

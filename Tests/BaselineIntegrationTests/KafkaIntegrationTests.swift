@@ -155,6 +155,58 @@ import Testing
         await b.close()
     }
 
+    /// A standby (more members than partitions) whose `onAssign` is given no partitions must still
+    /// complete the rebalance: librdkafka waits for an assign call even for an empty assignment,
+    /// and a member stuck waiting never rejoins, so the group could never rebalance again.
+    @Test func aStandbyWithAnAssignHandlerTakesOverWhenTheOwnerLeaves() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let group = TestStack.unique("standby")
+        let handler: KafkaConsumer.AssignHandler = { _ in [:] }
+        // The range assignor gives the one partition to the member whose id sorts first.
+        let standby = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
+                                        extraProperties: ["client.id": "b-standby"], onAssign: handler, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while standby.assignment.isEmpty && ContinuousClock.now < deadline { _ = try await standby.poll(maxMessages: 10, maxWaitMs: 100) }
+        #expect(standby.assignment.count == 1)
+
+        let owner = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
+                                      extraProperties: ["client.id": "a-owner"], onAssign: handler, logger: logger)
+        let deadline2 = ContinuousClock.now + .seconds(20)
+        while (owner.assignment.isEmpty || !standby.assignment.isEmpty) && ContinuousClock.now < deadline2 {
+            async let po = owner.poll(maxMessages: 10, maxWaitMs: 100)
+            async let ps = standby.poll(maxMessages: 10, maxWaitMs: 100)
+            _ = try await (po, ps)
+        }
+        #expect(owner.assignment.count == 1 && standby.assignment.isEmpty)
+
+        // The owner leaves: the standby, given nothing last time, is given the partition.
+        await owner.close()
+        let deadline3 = ContinuousClock.now + .seconds(20)
+        while standby.assignment.isEmpty && ContinuousClock.now < deadline3 { _ = try await standby.poll(maxMessages: 10, maxWaitMs: 100) }
+        #expect(standby.assignment == [KafkaTopicPartition(topic: topic, partition: 0)])
+        await standby.close()
+    }
+
+    /// Where a partition's log ends, as a fetch sees it: right even where ListOffsets under-reports
+    /// it (Tansu 0.6 answers the last record batch's first offset + 1).
+    @Test func theFetchedHighWatermarkIsTheLogsEnd() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        for batch in 0..<3 {  // three batches of four records
+            _ = try await producer.sendAll((0..<4).map { KafkaRecord(topic: topic, partition: 0, key: nil, value: Array("b\(batch)m\($0)".utf8)) })
+        }
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("probe"), topics: [topic], logger: logger)
+        let listed = try await consumer.watermarks(tp)
+        #expect(listed.low == 0 && listed.high <= 12)
+        for start in [0, listed.high, 12] {
+            #expect(try await consumer.fetchedHighWatermark(tp, from: start) == 12, "fetching from \(start)")
+        }
+        await consumer.close()
+        await #expect(throws: KafkaError.self) { _ = try await consumer.fetchedHighWatermark(tp, from: 0) }
+    }
+
     @Test func invalidPropertyIsAClearError() throws {
         let config = KafkaConfiguration(brokers: TestStack.brokers, properties: ["no.such.property": "1"])
         #expect(throws: KafkaError.self) { try KafkaProducer(configuration: config, logger: logger) }

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 @testable import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -37,12 +38,12 @@ import Testing
             #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
         }
         let dead = try await TestStack.collect(Topics.profileMergeRequestsDLQ, count: 1) {
-            $0.header(DeadLetter.sourceTopicHeader)?.stringValue == topic
+            $0.header(WireHeaders.sourceTopic)?.stringValue == topic
         }
         #expect(dead.count == 1)
-        #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "merge_failed")
-        #expect(dead.first?.header(DeadLetter.reasonHeader)?.stringValue?.contains("22021") == true)
-        #expect(dead.first?.header(DeadLetter.sourceOffsetHeader)?.stringValue == "1")
+        #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "merge_failed")
+        #expect(dead.first?.header(WireHeaders.errorReason)?.stringValue?.contains("22021") == true)
+        #expect(dead.first?.header(WireHeaders.sourceOffset)?.stringValue == "1")
     }
 
     @Test func aStoredOffsetPastARecreatedTopicsEndIsResetAndTheLogReRead() async throws {
@@ -63,6 +64,35 @@ import Testing
             try await fixtures.runMerger(topic: topic, group: group, expected: 3, maxBatch: 10, client: client, producer: producer)
             #expect(try await count("SELECT count(*) FROM merged_dumps WHERE profile_key = \(image)", client) == 3)
             #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 3)
+        }
+    }
+
+    /// The start offsets of a partition whose stored offset is exactly the log's end, produced in
+    /// batches of several records (ListOffsets on Tansu then answers less than the end): the stored
+    /// offset is kept, never moved back to re-read the log.
+    @Test func aStoredOffsetAtTheLogsEndIsKeptWhateverListOffsetsSays() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("logend")
+        let requests = (0..<8).map { fixtures.request(image, dump: "\(image)-d\($0)", instance: "\(image)-i\($0)", at: Int64($0)) }
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let topic = TestStack.unique("merge")
+        try await producer.createTopics([(topic, 1)])
+        try await fixtures.produce(Array(requests[0..<4]), to: topic, producer: producer)
+        try await fixtures.produce(Array(requests[4..<8]), to: topic, producer: producer)
+        let group = TestStack.unique("g")
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await fixtures.runMerger(topic: topic, group: group, expected: 8, maxBatch: 10, client: client, producer: producer)
+            let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("probe"), topics: [topic], logger: logger)
+            let listedEnd = try await consumer.watermarks(tp).high
+            let start = try await ProfileMergeStage.storedOffsets(store: ProfileStore(client: client), group: group, bounds: consumer,
+                                                                  logger: logger)([tp])
+            await consumer.close()
+            #expect(listedEnd <= 8)
+            #expect(start == [tp: 8])
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 8)
         }
     }
 
@@ -102,5 +132,93 @@ import Testing
             try await store.storeOffsets([StoredOffset(topic: topic, partition: 0, nextOffset: 2)], firsts: [], group: group, logger: logger)
             #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group) AND topic = \(topic)", client) == 4)
         }
+    }
+
+    /// Two members writing a partition's first batch at the same time (no stored offset to lock yet):
+    /// the new owner's transaction has written 2 dumps' statistics and not committed; the stale
+    /// member, holding 1 dump, writes next. It must wait, then be refused, not overwrite.
+    @Test func twoFirstBatchesOfAPartitionCannotBothWrite() async throws {
+        let image = TestStack.unique("first")
+        let group = TestStack.unique("g"), topic = TestStack.unique("merge")
+        func batch(dumps: Int, next: Int64) -> ProfileBatch {
+            var version = ProfileVersion(profileKey: image, imageTag: "v1")
+            for n in 0..<dumps {
+                version.merge(ActivityDump(workload: Workload(imageName: image, imageTag: "v1", containerID: "\(image)-i\(n)"),
+                                           processes: [ProcessNode(path: "/app", files: [FileAccess(path: "/etc/a")])]), at: Int64(n + 1))
+            }
+            var b = ProfileBatch()
+            b.versions = [.init(state: VersionState(version: version), touched: Set(version.nodes.keys), removed: [],
+                                instances: Set((0..<Int32(dumps)).map { $0 }))]
+            b.offsets = [StoredOffset(topic: topic, partition: 0, nextOffset: next)]
+            b.firstOffsets = [StoredOffset(topic: topic, partition: 0, nextOffset: 0)]
+            return b
+        }
+        let ownerBatch = batch(dumps: 2, next: 8), staleBatch = batch(dumps: 1, next: 4)
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            let written = MergerFencingTests.Flag(), commit = MergerFencingTests.Flag()
+            let owner = Task {
+                try await client.withTransaction(logger: logger) { conn in
+                    _ = try await ProfileStore.write(ownerBatch, group: group, conn: conn, logger: logger)
+                    written.set()
+                    while !commit.isSet { try await Task.sleep(for: .milliseconds(10)) }
+                }
+            }
+            while !written.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            let stale = Task {
+                try await client.withTransaction(logger: logger) { conn in
+                    _ = try await ProfileStore.write(staleBatch, group: group, conn: conn, logger: logger)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))  // the stale member is waiting on the owner now
+            commit.set()
+            try await owner.value
+            await #expect(throws: (any Error).self) { try await stale.value }
+            if case .failure(let error) = await stale.result {
+                #expect(DatabaseFailure.underlying(error) is FencedBatch, "\(error)")
+            }
+            #expect(try await count("SELECT dumps::int8 FROM profile_nodes WHERE profile_key = \(image) AND node_key = '/app'", client) == 2)
+            #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
+            #expect(try await count("SELECT next_offset FROM consumer_offsets WHERE consumer_group = \(group)", client) == 8)
+        }
+    }
+
+    /// Two instances' relays draining the anomaly outbox at the same moment publish each orphaned
+    /// anomaly once (one holds the lease, the other skips the round).
+    @Test func twoRelaysPublishEachOrphanedAnomalyOnce() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("orphans")
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        try await producer.createTopics([(Topics.securityAnomalies, 1)])
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            // Committed an hour ago, never published (the process stopped in between).
+            for n in 0..<20 {
+                try await client.query("""
+                    INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
+                    VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
+                            now() - interval '1 hour')
+                    """)
+            }
+            let relays = (0..<2).map { _ in
+                ProfileMergeHandler(producer: producer, store: ProfileStore(client: client), cache: VersionCache(capacity: 1),
+                                    consumerGroup: TestStack.unique("g"), logger: logger)
+            }
+            async let first: Void = relays[0].drainAnomalyOutbox()
+            async let second: Void = relays[1].drainAnomalyOutbox()
+            _ = await (first, second)
+            // Another test's merger may have held the lease for that round: later rounds publish the rest.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client) < 20
+                    && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                await relays[0].drainAnomalyOutbox()
+            }
+            #expect(try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client) == 20)
+        }
+        let events = try await TestStack.collect(Topics.securityAnomalies, count: 40, timeout: .seconds(5)) { $0.keyString == image }
+        let ids = events.compactMap { try? WireCatalog.securityAnomalies.decode($0.value).anomalyID }
+        #expect(ids.count == 20 && Set(ids).count == 20, "\(ids.count) published for 20 anomalies")
     }
 }

@@ -58,7 +58,7 @@ struct ProfileFixtures {
         let reference = ConsumerReference()
         let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: group, topics: [topic],
                                          onAssign: ProfileMergeStage.storedOffsets(store: store, group: group, cache: cache,
-                                                                                   watermarks: { try await reference.watermarks($0) },
+                                                                                   bounds: reference,
                                                                                    logger: logger),
                                          logger: logger)
         reference.set(consumer)
@@ -102,5 +102,35 @@ struct ProfileFixtures {
             try await runMerger(topic: topic, group: TestStack.unique("g"), expected: count, maxBatch: 50, client: client, producer: producer)
             try await body(client)
         }
+    }
+
+    /// Everything stored about a profile, as comparable text (wall-clock columns excluded).
+    func snapshot(_ image: String, client: PostgresClient) async throws -> [String] {
+        var rows: [String] = []
+        for try await r in try await client.query("""
+            SELECT image_tag || ' ' || dumps_merged || ' ' || instances || ' ' || nodes || ' ' || round(commonality::numeric, 6) || ' ' || state
+            FROM profile_versions WHERE profile_key = \(image)
+            """).decode(String.self) { rows.append("version " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || node_key || ' ' || dumps || ' ' || instances || ' ' || instance_ordinals::text || ' '
+                   || first_seen_ns || ' ' || last_seen_ns
+            FROM profile_nodes WHERE profile_key = \(image) ORDER BY event_type, node_key
+            """).decode(String.self) { rows.append("node " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || state || ' ' || nodes || ' ' || q1 || ' ' || q2 || ' ' || incidences || ' ' || round(coverage::numeric, 6)
+                   || ' ' || learning_since_ns || ' ' || last_new_node_ns
+            FROM profile_event_types WHERE profile_key = \(image) ORDER BY event_type
+            """).decode(String.self) { rows.append("type " + r) }
+        for try await r in try await client.query("""
+            SELECT event_type || ' ' || from_state || '>' || to_state || ' ' || at_ns || ' ' || dump_id || ' ' || evidence::text
+            FROM state_transitions WHERE profile_key = \(image) ORDER BY at_ns, event_type
+            """).decode(String.self) { rows.append("transition " + r) }
+        for try await r in try await client.query("""
+            SELECT anomaly_id || ' ' || status FROM anomalies WHERE profile_key = \(image) ORDER BY anomaly_id
+            """).decode(String.self) { rows.append("anomaly " + r) }
+        for try await r in try await client.query("""
+            SELECT dump_id || ' ' || instance_id || ' ' || new_nodes FROM merged_dumps WHERE profile_key = \(image) ORDER BY dump_id
+            """).decode(String.self) { rows.append("dump " + r) }
+        return rows
     }
 }

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -26,34 +27,8 @@ import Testing
         try await fixtures.runMerger(topic: topic, group: group, expected: expected, maxBatch: maxBatch, client: client, producer: producer)
     }
 
-    /// Everything stored about a profile, as comparable text (wall-clock columns excluded).
     func snapshot(_ image: String, client: PostgresClient) async throws -> [String] {
-        var rows: [String] = []
-        for try await r in try await client.query("""
-            SELECT image_tag || ' ' || dumps_merged || ' ' || instances || ' ' || nodes || ' ' || round(commonality::numeric, 6) || ' ' || state
-            FROM profile_versions WHERE profile_key = \(image)
-            """).decode(String.self) { rows.append("version " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || node_key || ' ' || dumps || ' ' || instances || ' ' || instance_ordinals::text || ' '
-                   || first_seen_ns || ' ' || last_seen_ns
-            FROM profile_nodes WHERE profile_key = \(image) ORDER BY event_type, node_key
-            """).decode(String.self) { rows.append("node " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || state || ' ' || nodes || ' ' || q1 || ' ' || q2 || ' ' || incidences || ' ' || round(coverage::numeric, 6)
-                   || ' ' || learning_since_ns || ' ' || last_new_node_ns
-            FROM profile_event_types WHERE profile_key = \(image) ORDER BY event_type
-            """).decode(String.self) { rows.append("type " + r) }
-        for try await r in try await client.query("""
-            SELECT event_type || ' ' || from_state || '>' || to_state || ' ' || at_ns || ' ' || dump_id || ' ' || evidence::text
-            FROM state_transitions WHERE profile_key = \(image) ORDER BY at_ns, event_type
-            """).decode(String.self) { rows.append("transition " + r) }
-        for try await r in try await client.query("""
-            SELECT anomaly_id || ' ' || status FROM anomalies WHERE profile_key = \(image) ORDER BY anomaly_id
-            """).decode(String.self) { rows.append("anomaly " + r) }
-        for try await r in try await client.query("""
-            SELECT dump_id || ' ' || instance_id || ' ' || new_nodes FROM merged_dumps WHERE profile_key = \(image) ORDER BY dump_id
-            """).decode(String.self) { rows.append("dump " + r) }
-        return rows
+        try await fixtures.snapshot(image, client: client)
     }
 
     @Test func replaysAndBatchBoundariesLeaveProfilesIdentical() async throws {
@@ -177,7 +152,7 @@ import Testing
             forged.accepted = [AcceptedAnomaly(anomalyID: id, node: .process(lineage: ["/app", "/usr/bin/evil"]), instanceID: "\(image)-i1", at: 1),
                                AcceptedAnomaly(anomalyID: "made-up", node: .process(lineage: ["/app", "/usr/bin/evil2"]), instanceID: "x", at: 1)]
             _ = try await producer.sendAll([KafkaRecord(topic: topic, key: image, value: Array(try JSONEncoder().encode(forged)),
-                                                        headers: [KafkaHeader(ClockTick.kindHeader, ClockTick.kind)])])
+                                                        headers: [KafkaHeader(WireHeaders.kind, WireHeaders.clockTickKind)])])
             try await runMerger(topic: topic, group: group, expected: first + 1, maxBatch: 5, client: client, producer: producer)
             let afterForgery = try await client.query("""
                 SELECT node_key FROM profile_nodes WHERE profile_key = \(image) AND event_type = 'exec'
@@ -213,6 +188,42 @@ import Testing
             #expect(learned.learnedAt != nil)
             #expect(try await relay.relay(profiles: [image]) == 0, "a learned anomaly is not sent again")
         }
+    }
+
+    /// Attack shapes on the internal topic: a tick from the far future must not date a version's
+    /// stability beyond every dump (nothing would ever freeze), and a request keyed otherwise than
+    /// by its profile (it could be merged beside the profile's owner) is dead-lettered, not merged.
+    @Test func farFutureTicksAndWronglyKeyedRequestsAreRefused() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try await producer.createTopics([(topic, 1)])
+        let requests = Array(workload(image).prefix(3))
+        try await produce(requests, to: topic, producer: producer)
+        let tick = ClockTick(profileKey: image, imageTag: "v1", at: Int64.max / 2)
+        let stray = request(image, dump: "\(image)-stray", instance: "\(image)-i9", at: 300, children: ["/usr/bin/stray"])
+        _ = try await producer.sendAll([
+            KafkaRecord(topic: topic, key: image, value: Array(try JSONEncoder().encode(tick)), headers: [KafkaHeader(WireHeaders.kind, WireHeaders.clockTickKind)]),
+            KafkaRecord(topic: topic, key: "another-profile", value: Array(try JSONEncoder().encode(stray))),
+        ])
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await runMerger(topic: topic, group: TestStack.unique("g"), expected: Int64(requests.count + 2), maxBatch: 2, client: client,
+                                producer: producer)
+            let now = Int64(Date().timeIntervalSince1970 * 1e9) + 3600 * 1_000_000_000
+            let latest = try await client.query("""
+                SELECT coalesce(max(at_ns), 0)::int8, coalesce((SELECT max(stable_since_ns) FROM profile_event_types WHERE profile_key = \(image)), 0)::int8
+                FROM state_transitions WHERE profile_key = \(image)
+                """).decode((Int64, Int64).self).reduce(into: [(Int64, Int64)]()) { $0.append($1) }
+            #expect(latest.first.map { $0.0 <= now && $0.1 <= now } == true, "no transition or stability dated in the far future: \(latest)")
+            let stray = try await client.query("SELECT count(*) FROM merged_dumps WHERE dump_id = \(image + "-stray")").decode(Int64.self)
+                .reduce(into: [Int64]()) { $0.append($1) }
+            #expect(stray == [0])
+        }
+        let dead = try await TestStack.collect(Topics.profileMergeRequestsDLQ, count: 1) { $0.keyString == "another-profile" && String(decoding: $0.value, as: UTF8.self).contains(image) }
+        #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "wrong_partition_key")
     }
 
     @Test func perProfileOverridesAndTimeToStableEstimates() async throws {

@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import Testing
@@ -191,8 +192,50 @@ import Testing
                 #expect(out.first?["profile_key"] as? String == image && out.first?["in_profile"] as? Bool == true)
                 #expect(out.last?["status"] as? String == "unknown_workload")
                 let dead = try await TestStack.collect(Topics.securitySignalsDLQ, count: 1) { $0.keyString == run.marker }
-                #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "invalid_json")
+                #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "invalid_json")
             }
         }
+    }
+
+    /// Two instances' relays draining the suggestion outbox at the same moment publish each
+    /// suggestion once (one holds the lease, the other skips the round).
+    @Test func twoRelaysPublishEachUnpublishedSuggestionOnce() async throws {
+        try TestStack.requireKafka()
+        let image = TestStack.unique("sugg")
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        try await producer.createTopics([(Topics.suppressionSuggestions, 1)])
+        let ids = (0..<10).map { "sug-\(image)-\($0)" }
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            let store = SuppressionStore(client: client)
+            for id in ids {
+                let json = #"{"suggestion_id":"\#(id)","rule_id":"r1","profile_key":"\#(image)","image_tag":"v1","event_type":"exec","node_key":"/app","lineage":["/app"],"query":"q","commonality":1,"instances":1,"instances_total":1,"dumps":1,"dumps_merged":1,"explanation":"e"}"#
+                #expect(try await store.record(try JSONDecoder().decode(SuppressionSuggestion.self, from: Data(json.utf8))))
+            }
+            // Recorded a minute ago and never acknowledged (the broker failed in between).
+            try await client.query("UPDATE suppression_suggestions SET created_at = now() - interval '1 minute' WHERE suggestion_id = ANY(\(ids))")
+            let relays = (0..<2).map { _ in SignalEnricher(cache: nil, store: store, logger: logger) }
+            async let first: Void = relays[0].drainSuggestionOutbox(producer: producer)
+            async let second: Void = relays[1].drainSuggestionOutbox(producer: producer)
+            _ = await (first, second)
+            func published() async throws -> Int64 {
+                var n: Int64 = -1
+                for try await c in try await client.query(
+                    "SELECT count(*) FROM suppression_suggestions WHERE suggestion_id = ANY(\(ids)) AND published").decode(Int64.self) { n = c }
+                return n
+            }
+            // Another relay may have held the lease for that round: later rounds publish the rest.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while try await published() < 10 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                await relays[0].drainSuggestionOutbox(producer: producer)
+            }
+            #expect(try await published() == 10)
+        }
+        let events = try await TestStack.collect(Topics.suppressionSuggestions, count: 20, timeout: .seconds(5)) {
+            $0.keyString.map(ids.contains) ?? false
+        }
+        #expect(events.count == 10 && Set(events.compactMap(\.keyString)) == Set(ids), "\(events.count) published for 10 suggestions")
     }
 }

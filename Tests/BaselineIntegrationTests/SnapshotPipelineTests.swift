@@ -3,6 +3,7 @@ import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
 import BaselineSnapshot
+import BaselineWire
 import Foundation
 import PostgresNIO
 import ServiceLifecycle

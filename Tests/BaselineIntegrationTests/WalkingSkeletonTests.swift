@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePipeline
 import BaselinePostgres
+import BaselineWire
 import Foundation
 import PostgresNIO
 import ServiceLifecycle
@@ -52,7 +53,7 @@ import Testing
 
                 // The dump is re-keyed by profile and recorded by the merger.
                 let requests = try await TestStack.collect(Topics.profileMergeRequests, count: 1) {
-                    $0.header(DumpIngestor.dumpIDHeader)?.stringValue == dumpID
+                    $0.header(WireHeaders.dumpID)?.stringValue == dumpID
                 }
                 #expect(requests.first?.keyString == image)
                 var row: (String, String, String)?
@@ -70,8 +71,8 @@ import Testing
                 // The garbage went to the dead-letter topic, bytes and headers intact, with a reason.
                 let dead = try await TestStack.collect(Topics.activityDumpsDLQ, count: 1) { $0.header("trace")?.stringValue == image }
                 #expect(dead.first.map { String(decoding: $0.value, as: UTF8.self) } == "{not json")
-                #expect(dead.first?.header(DeadLetter.codeHeader)?.stringValue == "invalid_json")
-                #expect(dead.first?.header(DeadLetter.sourceTopicHeader)?.stringValue == Topics.activityDumps)
+                #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "invalid_json")
+                #expect(dead.first?.header(WireHeaders.sourceTopic)?.stringValue == Topics.activityDumps)
 
                 // A signal comes out enriched, the original bytes untouched.
                 let signal = #"{"evt":{"name":"exec"},"title":"\#(image)","tags":["image_name:\#(image)","image_tag:v1"]}"#

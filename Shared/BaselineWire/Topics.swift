@@ -1,4 +1,4 @@
-/// Topic names: part of Baseline's public contract (docs/topics.md).
+/// Topic names: part of Baseline's public contract (README, "Topics").
 public enum Topics {
     public static let activityDumps = "activity-dumps"
     public static let activityDumpsDLQ = "activity-dumps.dlq"
@@ -16,4 +16,12 @@ public enum Topics {
         activityDumps, activityDumpsDLQ, profileMergeRequests, profileUpdates, securitySignals,
         securitySignalsEnriched, suppressionSuggestions, securityAnomalies, securitySignalsDLQ, profileMergeRequestsDLQ,
     ]
+
+    /// Where the messages of `topic` that cannot be processed go: `<topic>.dlq`.
+    public static func deadLetters(of topic: String) -> String { topic + ".dlq" }
+
+    /// Partitions of each topic the services create when it is missing (`BASELINE_TOPIC_PARTITIONS`).
+    /// Keyed topics keep one key's messages in order whatever the count; more partitions, more
+    /// members of a group that can work at once.
+    public static let defaultPartitions: Int32 = 4
 }

@@ -1,5 +1,6 @@
 import BaselineCore
 import BaselineKafka
+import BaselineWire
 import Foundation
 import Logging
 import PostgresNIO

@@ -1,0 +1,59 @@
+import BaselineKafka
+import Logging
+
+/// Positions a stage stores with its effects (profile-merger: in PostgreSQL, in the transaction
+/// that writes the merge), so it restarts exactly where its effects end.
+public protocol PositionStore: Sendable {
+    /// The stored next offset of each of `partitions` that has one.
+    func load(_ partitions: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartition: Int64]
+    /// Sets a stored position, backwards too (only for a partition whose log was re-created).
+    func reset(_ partition: KafkaTopicPartition, to offset: Int64) async throws
+}
+
+/// Start offsets from a `PositionStore`, checked against each partition's log.
+public enum StoredPositions {
+    /// The start offsets for newly assigned partitions: those stored with the effect. A stored
+    /// offset that does not fit the partition's log is handled by a fixed policy (see
+    /// docs/reliability.md): past the end (the topic was re-created, e.g. a broker without
+    /// persistence restarted) → start again at the log's first offset and store that (re-reading
+    /// must be harmless: profile-merger skips dump ids it merged); before the start (retention
+    /// removed messages never processed) → start at the first offset still there; both logged and
+    /// counted. A stored offset past the end ListOffsets reports is confirmed with a fetch before
+    /// anything is reset: a broker that under-reports the end (Tansu) would otherwise move stored
+    /// offsets backwards, re-read the log and, meanwhile, let a stale member's batch past the
+    /// fencing check. `assigned` runs first (caches of partitions another member may have changed).
+    public static func assignHandler(_ store: any PositionStore, bounds: (any PartitionBounds)? = nil,
+                                     logger: Logger? = nil, assigned: @escaping @Sendable () -> Void = {}) -> KafkaConsumer.AssignHandler {
+        { partitions in
+            assigned()
+            var result = try await store.load(Set(partitions))
+            guard let bounds else { return result }
+            for (tp, next) in result {
+                guard var log = try? await bounds.watermarks(tp) else { continue }
+                if next > log.high {
+                    do {
+                        log.high = try await bounds.fetchedHighWatermark(tp, from: log.high)
+                    } catch {
+                        logger?.warning("the end of \(tp.topic)[\(tp.partition)] could not be confirmed by a fetch; trusting ListOffsets (\(log.high)): \(error)")
+                    }
+                    if next <= log.high {
+                        CounterCache.shared.increment("baseline_watermarks_underreported_total")
+                        logger?.notice("the broker under-reported the end of \(tp.topic)[\(tp.partition)] (ListOffsets); a fetch says \(log.high): stored offset \(next) kept")
+                        continue
+                    }
+                }
+                if next > log.high {
+                    CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "past_end")])
+                    logger?.warning("stored offset \(next) of \(tp.topic)[\(tp.partition)] is past the log's end \(log.high): the topic was re-created; re-reading from \(log.low) (merged dump ids are skipped)")
+                    try await store.reset(tp, to: log.low)
+                    result[tp] = log.low
+                } else if next < log.low {
+                    CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "before_start")])
+                    logger?.error("stored offset \(next) of \(tp.topic)[\(tp.partition)] is before the log's start \(log.low): \(log.low - next) message(s) left the topic (retention) before they were merged")
+                    result[tp] = log.low
+                }
+            }
+            return result
+        }
+    }
+}
