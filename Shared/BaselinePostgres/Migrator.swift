@@ -28,6 +28,8 @@ public struct Migrator: Sendable {
             // A migration's ALTER waits for the table's lock behind long queries, and every reader
             // then waits behind it: give up after a while instead (Topology.migrate retries).
             try await conn.query("SET LOCAL lock_timeout = '15s'", logger: logger)
+            // A service's statement_timeout (profile-api's 10 s) must not cancel a long migration.
+            try await conn.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await conn.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,

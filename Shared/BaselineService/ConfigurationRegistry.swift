@@ -159,7 +159,7 @@ extension ConfigurationVariable {
                                         "a file of `TOKEN SCOPE [NAME]` lines (e.g. a mounted secret; both may be given)")
     public static let apiMaxBodyBytes = Self("BASELINE_API_MAX_BODY_BYTES", default: "1048576", .integer(1024...(64 << 20)),
                                           "largest request body (413 beyond)")
-    public static let apiMaxImportBytes = Self("BASELINE_API_MAX_IMPORT_BYTES", default: "268435456", .integer(1024...(4 << 30)),
+    public static let apiMaxImportBytes = Self("BASELINE_API_MAX_IMPORT_BYTES", default: "33554432", .integer(1024...(4 << 30)),
                                            "largest import body")
     public static let apiStatementTimeoutSeconds = Self("BASELINE_API_STATEMENT_TIMEOUT_SECONDS", default: "10", .integer(1...3600),
                                                         "longest a query may run before the request fails (503 `query_timeout`)")
