@@ -34,7 +34,7 @@ import Testing
         if process.isRunning { process.terminate() }
         let text = String(decoding: await reader.value, as: UTF8.self)
         #expect(process.terminationReason == .exit && process.terminationStatus == 0, "bench failed:\n\(text)")
-        for figure in ["resident bytes per node", "match per signal at 100 nodes", "match per signal at", "core merge in memory",
+        for figure in ["resident bytes per node", "match per signal at", "match cost, largest", "core merge in memory",
                        "ingest: activity-dumps → PostgreSQL rows", "core per dump in memory", "PostgreSQL bytes per distinct node", "after the same",
                        "enrichment: security-signals → .enriched", "core per signal in memory", "latency in → enriched out"] {
             #expect(text.contains(figure), "no '\(figure)' row in:\n\(text)")
