@@ -72,6 +72,7 @@ struct BenchRun: Sendable {
                            comparedWith: "plain consumer \(BenchFormat.rate(plainDumps, "msg"))", ratio: BenchFormat.percent(merge.dumpsPerSecond / plainDumps)))
 
         var services: [ServiceProcess] = []
+        var consumers: [KafkaConsumer] = []
         do {
             // 7. Ingest: dump-consumer + profile-merger on the backlog.
             services.append(try stack.start("dump-consumer"))
@@ -128,7 +129,7 @@ struct BenchRun: Sendable {
             let enriched = try KafkaConsumer(configuration: stack.kafka, groupID: "bench-enriched-\(UInt32.random(in: 0 ... .max))",
                                              topics: [Topics.securitySignalsEnriched], extraProperties: ["fetch.wait.max.ms": "5"],
                                              logger: cliLogger)
-            defer { Task { await enriched.close() } }
+            consumers.append(enriched)
             services.append(try stack.start("signal-enricher"))
             let enricher = services
             let enrichment = try await PipelineBench.outputRate(enriched, expected: s, timeout: .seconds(120 + Double(s) / 200), services: enricher) {
@@ -155,9 +156,11 @@ struct BenchRun: Sendable {
                                "\(BenchFormat.duration(nanoseconds: p50)) / \(BenchFormat.duration(nanoseconds: p99)) / \(BenchFormat.duration(nanoseconds: maximum))",
                                comparedWith: "10 ms", ratio: BenchFormat.percent(p99 / 1e7), target: "p99 < 10 ms", met: p99 < 1e7))
         } catch {
+            for consumer in consumers { await consumer.close() }
             for service in services { await service.stop() }
             throw error
         }
+        for consumer in consumers { await consumer.close() }
         for service in services.reversed() { await service.stop() }
         return table
     }
