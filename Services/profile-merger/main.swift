@@ -24,7 +24,10 @@ await ServiceRunner.main(serviceName: "profile-merger", defaultHTTPPort: 9402) {
     let modelConfig = model
     let cache = VersionCache(capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 1000, range: 1...1_000_000))
 
-    let client = config.database.makeClient(logger: logger)
+    // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
+    // reported on readiness instead of stalling the stage silently.
+    let statementTimeout = try config.int("BASELINE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: 60, range: 1...3600)
+    let client = config.database.makeClient(logger: logger, statementTimeout: .seconds(statementTimeout))
     readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = ProfileStore(client: client)
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)

@@ -22,7 +22,10 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     enrichment.autoSuppress = autoSuppress
     let enrichmentConfig = enrichment
 
-    let client = config.database.makeClient(logger: logger)
+    // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
+    // reported on readiness instead of stalling the stage silently.
+    let statementTimeout = try config.int("BASELINE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: 60, range: 1...3600)
+    let client = config.database.makeClient(logger: logger, statementTimeout: .seconds(statementTimeout))
     readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = SuppressionStore(client: client)
     let cache = ProfileContextCache(store: store, capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 10_000, range: 1...10_000_000),
