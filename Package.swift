@@ -16,15 +16,19 @@ let package = Package(
         .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
     ],
+    // Exact versions (copies of these exist on the project's machines); every other package of the
+    // graph is pinned in deploy/package-versions.txt for image builds (deploy/resolve-packages).
     dependencies: [
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        // Tests only: parses docker-compose.yml and the Kubernetes manifests.
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
         // Pure domain core: activity tree, merge, normalisation, lifecycle model, commonality, matching. No I/O.
@@ -154,6 +158,12 @@ let package = Package(
             dependencies: ["BaselineCore", "CZlib"],
             path: "Tests/BaselineCoreTests",
             resources: [.copy("Fixtures")]  // SecDump fixtures serialised by the protobuf runtime
+        ),
+        // The deployment files (compose, Kubernetes, Dockerfile, docs) against the configuration registry.
+        .testTarget(
+            name: "BaselineDeployTests",
+            dependencies: ["BaselineService", "BaselineWire", .product(name: "Yams", package: "Yams")],
+            path: "Tests/BaselineDeployTests"
         ),
         .testTarget(name: "BaselineWireTests", dependencies: ["BaselineWire", "BaselineCore"], path: "Tests/BaselineWireTests"),
         // /proc parsers on captured text, and snapshots of process trees the tests start.

@@ -47,9 +47,16 @@ struct SnapshotCommand: AsyncParsableCommand {
     @Option(help: "Number of snapshots (default: 1; unlimited with --interval).") var count: Int?
 
     @Option(help: "The /proc tree to read (a host's /proc mounted elsewhere).") var proc = "/proc"
-    @Option(help: "Host name the dumps carry (default: the host name of the /proc tree).") var host: String?
+    @Option(help: "Host name the dumps carry (default: the snapshotter's own host name; in a pod pass the node's, e.g. from the downward API).")
+    var host: String?
     @Option(name: .customLong("max-fds"), help: "fd entries examined per process (the rest is skipped and counted).")
     var maxFDs = 4096
+    @Option(name: .customLong("max-message-bytes"),
+            help: "Largest dump produced or written (bytes); larger ones are skipped and counted (dump-consumer's default bound).")
+    var maxMessageBytes = StorageLimits().maxOutputBytes
+    @Flag(help: "Also containers and units below a systemd user manager (rootless podman, user services): any local user names those.")
+    var rootless = false
+    @Flag(help: "One line per process left out (pid, name, workload, reason; at most 1000 per snapshot).") var verbose = false
 
     func validate() throws {
         let selectors = [pid != nil, !match.isEmpty, units || !unit.isEmpty].filter { $0 }.count
@@ -59,6 +66,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         if let interval, !(interval > 0 && interval <= 86_400 * 365) { throw ValidationError("--interval must be a positive number of seconds") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
         if maxFDs <= 0 { throw ValidationError("--max-fds must be positive") }
+        if maxMessageBytes <= 0 { throw ValidationError("--max-message-bytes must be positive") }
         if let image, image.isEmpty { throw ValidationError("--image must not be empty") }
     }
 
@@ -68,6 +76,11 @@ struct SnapshotCommand: AsyncParsableCommand {
         if units || !unit.isEmpty { return .units(names: unit) }
         return .containers(idPrefixes: container)
     }
+
+    /// A broker that is down must not hold a round longer than the interval (librdkafka's default
+    /// is 5 minutes): at most the interval, and 60 s for a single snapshot, at least 1 s (librdkafka
+    /// wants it above linger.ms). `--property` still wins.
+    var messageTimeoutMs: Int { max(1000, Int(min(interval ?? 60, 60) * 1000)) }
 
     func run() async throws {
         var mapping = ImageMapping()
@@ -81,109 +94,167 @@ struct SnapshotCommand: AsyncParsableCommand {
         }
         var reader = ProcReader(fs: ProcFileSystem(root: proc))
         reader.limits.maxFDsPerProcess = maxFDs
-        let snapshotter = Snapshotter(reader: reader, grouping: WorkloadGrouping(selector: selector,
-                                                                                 naming: WorkloadNaming(image: image, tag: tag, mapping: mapping)),
-                                      differentiateArgs: differentiateArgs, host: host)
+        let grouping = WorkloadGrouping(selector: selector, naming: WorkloadNaming(image: image, tag: tag, mapping: mapping),
+                                        includeUserManagers: rootless)
+        let snapshotter = Snapshotter(reader: reader, grouping: grouping, differentiateArgs: differentiateArgs, host: host)
+        let payloads = SnapshotPayloads(format: format, maxMessageBytes: maxMessageBytes)
         if let output { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
-        let producer: KafkaProducer? = if send { try KafkaProducer(configuration: try kafka.configuration(), logger: cliLogger) } else { nil }
+        let kafkaConfiguration: KafkaConfiguration? = send ? try kafka.configuration() : nil
+        let producer: KafkaProducer? = if let kafkaConfiguration {
+            try KafkaProducer(configuration: kafkaConfiguration, extraProperties: ["message.timeout.ms": String(messageTimeoutMs)],
+                              logger: cliLogger)
+        } else { nil }
         defer { producer?.triggerClose() }
 
         let rounds = count ?? (interval == nil ? 1 : Int.max)
         let stop = StopRequest()
-        if rounds > 1 { stop.installOnInterrupt() }
+        if rounds > 1 || send { stop.install() }
         var total = SnapshotStats()
-        var dumps = 0, sent = 0, sendFailures = 0, taken = 0
+        var dumps = 0, sent = 0, sendFailures = 0, writeFailures = 0, tooLarge = 0, taken = 0
+        var notes = NoteDeduplicator()
+        let schedule = interval.map { SnapshotSchedule(start: Self.monotonic(), interval: Int64($0 * 1_000_000_000)) }
+        var tick = schedule?.start ?? 0
         for round in 1...rounds {
             let out: SnapshotBuilder.Output
             do throws(Snapshotter.Failure) {
                 out = try snapshotter.snapshot(clock: Self.now)
             } catch {
-                throw ValidationError(error.description)
+                Self.log("error: \(error.description)")
+                throw ExitCode(1)
             }
             taken += 1
-            for note in out.notes { Self.log("note: \(note)") }
-            var records: [KafkaRecord] = []
-            for dump in out.dumps {
-                let bytes = try format.encode(dump)
+            let encoded = payloads.encode(out.dumps)
+            tooLarge += encoded.tooLarge
+            for note in notes.fresh(out.notes + encoded.notes) { Self.log("note: \(note)") }
+            if verbose { for skipped in out.skipped { Self.log(skipped.description) } }
+            var records: [(dump: SnapshotDump, record: KafkaRecord)] = []
+            for item in encoded.encoded {
                 if let output {
-                    let url = URL(fileURLWithPath: output).appendingPathComponent(Self.fileName(dump))
-                    try Data(bytes).write(to: url)
+                    do throws(SnapshotFiles.WriteError) {
+                        try SnapshotFiles.write(item.bytes, directory: output, name: SnapshotFiles.fileName(item.dump))
+                    } catch {
+                        writeFailures += 1
+                        Self.log("\(Self.name(item.dump)): not written: \(error)")
+                    }
                 }
                 if send {
-                    records.append(KafkaRecord(topic: topic, key: dump.workload.profileKey, value: bytes,
-                                               headers: [KafkaHeader(WireHeaders.contentType, "application/json")]))
+                    records.append((item.dump, KafkaRecord(topic: topic, key: item.dump.workload.profileKey, value: item.bytes,
+                                                           headers: [KafkaHeader(WireHeaders.contentType, "application/json")])))
                 } else if output == nil {
-                    FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+                    FileHandle.standardOutput.write(Data(item.bytes + [UInt8(ascii: "\n")]))
                 }
             }
-            dumps += out.dumps.count
-            var line = "[\(round)\(rounds == Int.max ? "" : "/\(rounds)")] \(out.stats.summary)"
-            if let producer, !records.isEmpty {
+            dumps += encoded.encoded.count
+            var line = "\(Self.timestamp()) [\(round)\(rounds == Int.max ? "" : "/\(rounds)")] \(out.stats.summary)"
+            if encoded.tooLarge > 0 { line += "; \(encoded.tooLarge) dump(s) too large" }
+            if let producer, let kafkaConfiguration, !records.isEmpty {
+                stop.pendingDeliveries = records.count
+                let results: [Result<KafkaDeliveryReport, KafkaError>]
                 do {
-                    _ = try await producer.sendAll(records)
-                    sent += records.count
-                    line += "; sent \(records.count) to \(topic)"
+                    results = try await producer.sendEach(records.map(\.record))
                 } catch {
-                    sendFailures += records.count
-                    line += "; NOT sent: \(error)"
+                    results = records.map { _ in .failure(error as? KafkaError ?? KafkaError("\(error)")) }
                 }
+                stop.pendingDeliveries = 0
+                var ok = 0
+                for (item, result) in zip(records, results) {
+                    if case .failure(let error) = result {
+                        Self.log("\(Self.name(item.dump)): not sent to \(topic) (brokers \(kafkaConfiguration.brokers)): \(error)")
+                    } else {
+                        ok += 1
+                    }
+                }
+                sent += ok
+                sendFailures += records.count - ok
+                line += ok == records.count ? "; sent \(ok) to \(topic)" : "; sent \(ok) of \(records.count) to \(topic), \(records.count - ok) NOT sent"
             }
             Self.log(line)
             total.add(out.stats)
             if round == rounds || stop.requested { break }
-            if let interval {
-                let deadline = ContinuousClock.now + .milliseconds(Int64(interval * 1000))
-                while ContinuousClock.now < deadline && !stop.requested { try await Task.sleep(for: .milliseconds(100)) }
+            if let schedule {
+                let next = schedule.next(after: tick, now: Self.monotonic())
+                if next.skipped > 0 { Self.log("\(Self.timestamp()) the snapshot took longer than --interval: \(next.skipped) round(s) skipped") }
+                tick = next.at
+                while Self.monotonic() < next.at && !stop.requested { try await Task.sleep(for: .milliseconds(100)) }
                 if stop.requested { break }
             }
         }
         if taken > 1 {
-            Self.log("total over \(taken) snapshots: \(dumps) dump(s)\(send ? ", \(sent) sent" : ""); skipped: "
+            Self.log("total over \(taken) snapshots: \(dumps) dump(s)\(send ? ", \(sent) sent, \(sendFailures) not sent" : ""); skipped: "
                      + "\(total.kernelThreads) kernel threads, \(total.vanished) vanished, \(total.permissionDenied) permission denied, "
                      + "\(total.unreadable) unreadable, \(total.belowSkippedProcess) below a skipped process")
         }
-        if sendFailures > 0 { throw ExitCode(1) }
+        if sendFailures > 0 || writeFailures > 0 { throw ExitCode(1) }
         if dumps == 0 {
-            Self.log("no workload was dumped (containers need a name: --image or --map; host processes: --units, --match or --pid)")
+            Self.log("no workload was dumped (\(Self.hint(total, tooLarge: tooLarge, euid: Int64(geteuid()))))")
             throw ExitCode(1)
         }
     }
 
+    /// Why nothing was dumped, most likely first: permissions when the reads were refused, then
+    /// size, then naming.
+    static func hint(_ stats: SnapshotStats, tooLarge: Int, euid: Int64) -> String {
+        if stats.permissionDenied > 0
+            && (euid != 0 || stats.unreadWorkloads > 0 || stats.permissionDenied * 2 >= max(1, stats.listed - stats.kernelThreads)) {
+            return "\(stats.permissionDenied) process(es) could not be read: run as root, with CAP_SYS_PTRACE in a container "
+                + "(docs/snapshot.md, Kubernetes)"
+        }
+        if stats.overLimits + tooLarge > 0 { return "every workload was over the dump limits (see the notes)" }
+        if stats.unreadWorkloads > 0 { return "the selected processes could not be read (see the notes; --verbose says why)" }
+        return "containers need a name: --image or --map; host processes: --units, --match or --pid"
+    }
+
+    static func name(_ dump: SnapshotDump) -> String { "\(dump.workload.imageName) (\(dump.workload.instanceID))" }
+
     static func now() -> Int64 { Timestamps.nanoseconds(Date()) ?? 0 }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    /// Nanoseconds of a clock that never goes back (the schedule's).
+    static func monotonic() -> Int64 { Int64(clamping: DispatchTime.now().uptimeNanoseconds) }
 
-    /// `<image>-<instance>-<start>.json` (the instance: container id, else host/service, so the
-    /// workloads of one snapshot never share a name), every character outside [A-Za-z0-9._-]
-    /// replaced, so no name (a unit, an image with a registry) can leave the directory.
-    static func fileName(_ dump: SnapshotDump) -> String {
-        let raw = "\(dump.workload.imageName)-\(dump.workload.instanceID)-\(dump.start)"
-        let safe = String(String.UnicodeScalarView(raw.unicodeScalars.map {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" ? $0 : "_"
-        }))
-        // No hidden file, no `..`.
-        return (safe.hasPrefix(".") ? "_" + String(safe.dropFirst()) : safe) + ".json"
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
     }
+
+    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }
 
-/// Ctrl-C during a series of snapshots: finish the current one, then stop (a second Ctrl-C ends at once).
+/// Ctrl-C or SIGTERM (a container stopping) during a series of snapshots: finish the current one,
+/// then stop; a second one ends at once. While deliveries are awaited it says how many.
 final class StopRequest: @unchecked Sendable {
     private let lock = NSLock()
     private var flag = false
-    private var source: DispatchSourceSignal?
+    private var pending = 0
+    private var sources: [DispatchSourceSignal] = []
 
     var requested: Bool { lock.withLock { flag } }
 
-    func installOnInterrupt() {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.lock.withLock { self.flag = true }
-            signal(SIGINT, SIG_DFL)
-            SnapshotCommand.log("interrupted: stopping after this snapshot")
+    /// Records handed to the producer and not yet acknowledged (set by the round).
+    var pendingDeliveries: Int {
+        get { lock.withLock { pending } }
+        set { lock.withLock { pending = newValue } }
+    }
+
+    func install() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let waiting = self.lock.withLock {
+                    self.flag = true
+                    return self.pending
+                }
+                // The next one ends the process at once.
+                signal(SIGINT, SIG_DFL)
+                signal(SIGTERM, SIG_DFL)
+                SnapshotCommand.log(waiting > 0
+                    ? "\(signalNumber == SIGTERM ? "terminated" : "interrupted"): waiting for \(waiting) deliveries (at most the message timeout), then stopping"
+                    : "\(signalNumber == SIGTERM ? "terminated" : "interrupted"): stopping after this snapshot")
+            }
+            source.resume()
+            sources.append(source)
         }
-        source.resume()
-        self.source = source
     }
 }

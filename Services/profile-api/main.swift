@@ -19,7 +19,7 @@ await ServiceRunner.main(serviceName: "profile-api", defaultHTTPPort: 9404, uses
     logger.info("API tokens loaded", metadata: ["count": "\(tokens.count)"])
     var api = APIConfiguration(tokens: tokens)
     api.maxBodyBytes = try config.int("BASELINE_API_MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20))
-    api.maxImportBytes = try config.int("BASELINE_API_MAX_IMPORT_BYTES", default: 256 << 20, range: 1024...(4 << 30))
+    api.maxImportBytes = try config.int("BASELINE_API_MAX_IMPORT_BYTES", default: 32 << 20, range: 1024...(4 << 30))
     api.corsOrigins = config.string("BASELINE_API_CORS_ORIGINS", default: "").split(separator: ",")
         .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let statementTimeout = try config.int("BASELINE_API_STATEMENT_TIMEOUT_SECONDS", default: 10, range: 1...3600)

@@ -7,15 +7,15 @@ import BaselinePostgres
 import BaselineService
 import BaselineWire
 
-await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) { config, readiness, logger in
+await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger in
     var enrichment = EnrichmentConfiguration()
-    enrichment.suggestionMinCommonality = try config.double("BASELINE_SUGGESTION_MIN_COMMONALITY", default: 0.8, range: 0...1)
-    enrichment.warmupPeriod = Int64(try config.int("BASELINE_WARMUP_SECONDS", default: 180, range: 0...86_400)) * 1_000_000_000
+    enrichment.suggestionMinCommonality = try config.double(.suggestionMinCommonality)
+    enrichment.warmupPeriod = Int64(try config.int(.warmupSeconds)) * 1_000_000_000
     var autoSuppress: Set<EventType> = []
-    for name in config.string("BASELINE_AUTO_SUPPRESS", default: "").split(separator: ",") {
+    for name in try config.string(.autoSuppress).split(separator: ",") {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard let type = EventType(rawValue: trimmed) else {
-            throw BaselineConfiguration.Invalid(description: "BASELINE_AUTO_SUPPRESS: unknown event type '\(trimmed)' (exec, file, dns, network)")
+            throw BaselineConfiguration.Invalid(description: "\(ConfigurationVariable.autoSuppress.name): unknown event type '\(trimmed)' (exec, file, dns, network)")
         }
         autoSuppress.insert(type)
     }
@@ -24,11 +24,11 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
 
     // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
     // reported on readiness instead of stalling the stage silently.
-    let statementTimeout = try config.int("BASELINE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: 60, range: 1...3600)
+    let statementTimeout = try config.int(.databaseStatementTimeoutSeconds)
     let client = config.database.makeClient(logger: logger, statementTimeout: .seconds(statementTimeout))
     readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = SuppressionStore(client: client)
-    let cache = ProfileContextCache(store: store, capacity: try config.int("BASELINE_PROFILE_CACHE_SIZE", default: 10_000, range: 1...10_000_000),
+    let cache = ProfileContextCache(store: store, capacity: try config.int(.enricherProfileCacheSize),
                                     logger: logger)
     let suppressions = SuppressionState()
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)
@@ -37,15 +37,14 @@ await ServiceRunner.main(serviceName: "signal-enricher", defaultHTTPPort: 9403) 
     let tallies = SignalTallies()
     configured.tallies = tallies
     let enricher = configured
-    let aggregates = SignalAggregateStore(client: client, logger: logger,
-                                          maxRowsPerVersion: try config.int("BASELINE_SIGNAL_AGGREGATES_PER_VERSION", default: 1000, range: 10...1_000_000))
-    let maxBatch = try config.int("BASELINE_BATCH_SIZE", default: 500, range: 1...100_000)
-    let refreshSeconds = try config.int("BASELINE_SUPPRESSION_REFRESH_SECONDS", default: 2, range: 1...3600)
+    let aggregates = SignalAggregateStore(client: client, logger: logger, maxRowsPerVersion: try config.int(.signalAggregatesPerVersion))
+    let maxBatch = try config.int(.batchSize)
+    let refreshSeconds = try config.int(.suppressionRefreshSeconds)
     let stage = PreparedService(
         LazyService {
             let consumer = try KafkaConsumer(
                 configuration: config.kafka,
-                groupID: config.string("BASELINE_ENRICHER_GROUP", default: "baseline-signal-enricher"),
+                groupID: try config.string(.enricherGroup),
                 topics: [Topics.securitySignals], logger: logger)
             readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
             let stage = TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,

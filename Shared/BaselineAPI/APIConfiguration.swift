@@ -4,7 +4,7 @@ public struct APIConfiguration: Sendable {
     /// The largest request body, except imports.
     public var maxBodyBytes: Int = 1 << 20
     /// The largest import body.
-    public var maxImportBytes: Int = 256 << 20
+    public var maxImportBytes: Int = 32 << 20
     /// Origins allowed to call the API from a browser; empty: CORS off (the page is same-origin).
     public var corsOrigins: [String] = []
 

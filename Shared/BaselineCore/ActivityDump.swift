@@ -15,9 +15,13 @@ public struct ActivityDump: Codable, Hashable, Sendable {
     public var differentiateArgs: Bool
     /// Root processes of the workload.
     public var processes: [ProcessNode]
+    /// The dump is a snapshot (`generation_type: snapshot`): what processes held open at one
+    /// instant (read from /proc), not activity recorded as it happened. Learned while a profile
+    /// learns, but no lifecycle evidence (docs/model.md, Snapshots).
+    public var isSnapshot: Bool
 
     public init(schema: String = ActivityDump.schemaV1, id: String? = nil, workload: Workload, start: Int64? = nil,
-                end: Int64? = nil, differentiateArgs: Bool = false, processes: [ProcessNode]) {
+                end: Int64? = nil, differentiateArgs: Bool = false, processes: [ProcessNode], isSnapshot: Bool = false) {
         self.schema = schema
         self.id = id
         self.workload = workload
@@ -25,10 +29,14 @@ public struct ActivityDump: Codable, Hashable, Sendable {
         self.end = end
         self.differentiateArgs = differentiateArgs
         self.processes = processes
+        self.isSnapshot = isSnapshot
     }
 
+    /// `generation_type` of a snapshot (Datadog's `SNAPSHOT`, in any case).
+    public static let snapshotGenerationType = "snapshot"
+
     enum CodingKeys: String, CodingKey {
-        case schema, id, workload, start, end, differentiateArgs = "differentiate_args", processes
+        case schema, id, workload, start, end, differentiateArgs = "differentiate_args", processes, generationType = "generation_type"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,6 +48,21 @@ public struct ActivityDump: Codable, Hashable, Sendable {
         end = try c.decodeIfPresent(Int64.self, forKey: .end)
         differentiateArgs = try c.decodeIfPresent(Bool.self, forKey: .differentiateArgs) ?? false
         processes = try c.decodeIfPresent([ProcessNode].self, forKey: .processes) ?? []
+        isSnapshot = (try c.decodeIfPresent(String.self, forKey: .generationType))?.lowercased() == Self.snapshotGenerationType
+    }
+
+    /// `generation_type` only on snapshots: a runtime dump encodes as it always did (its content
+    /// id, a hash of this encoding, stays the same).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encode(workload, forKey: .workload)
+        try c.encodeIfPresent(start, forKey: .start)
+        try c.encodeIfPresent(end, forKey: .end)
+        try c.encode(differentiateArgs, forKey: .differentiateArgs)
+        try c.encode(processes, forKey: .processes)
+        if isSnapshot { try c.encode(Self.snapshotGenerationType, forKey: .generationType) }
     }
 
     /// Visits every process, depth first, with its depth (roots are 1).

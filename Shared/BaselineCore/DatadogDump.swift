@@ -22,7 +22,8 @@ enum DatadogDump {
             start: timestamp(metadata["start"]),
             end: timestamp(metadata["end"]),
             differentiateArgs: J.bool(metadata["differentiate_args"]),
-            processes: J.objects(root["tree"]).map(process))
+            processes: J.objects(root["tree"]).map(process),
+            isSnapshot: GenerationType.isSnapshot(J.objects(root["tree"])))
     }
 
     static func process(_ node: [String: Any]) -> ProcessNode {

@@ -83,6 +83,8 @@ public struct DumpDecoder: Sendable {
                                                  containerID: w.containerID, host: w.host, cluster: w.cluster, namespace: w.namespace)
         // The container's start is what warm-up runs from (ProfileMerge.age); resolving must keep it.
         dump.workload.containerCreatedAt = w.containerCreatedAt
+        // A snapshot says so at the top (`generation_type`), or on every node (older snapshot encodings).
+        if !dump.isSnapshot { dump.isSnapshot = GenerationType.isSnapshot(LenientJSON.objects(root["processes"])) }
         return dump
     }
 

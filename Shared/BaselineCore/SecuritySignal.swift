@@ -114,6 +114,11 @@ public struct SecuritySignal: Sendable, Hashable {
         guard let root = object as? [String: Any] else {
             throw Rejection("invalid_signal", "the signal must be a JSON object")
         }
+        // The enricher adds `baseline`: one that arrives with the signal would stand beside ours
+        // (and first), and a reader taking the first member would trust the sender's verdict.
+        guard root["baseline"] == nil else {
+            throw Rejection("reserved_member", "the signal already has a top-level `baseline` member, which Baseline adds itself")
+        }
         let evt = root["evt"] as? [String: Any]
         guard let eventName = evt?["name"] as? String, !eventName.isEmpty else {
             throw Rejection("missing_event_type", "the signal has no evt.name")

@@ -11,48 +11,46 @@ final class DeliveryTicket {
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) { batch.complete(index: index, result) }
 }
 
-/// Collects the delivery reports of one `sendAll`. Reports may arrive before anyone awaits
-/// `result()` (they come from the poll thread while records are still being enqueued).
+/// Collects the delivery reports of one `sendAll` / `sendEach`. Reports may arrive before anyone
+/// awaits the results (they come from the poll thread while records are still being enqueued).
 final class DeliveryBatch: @unchecked Sendable {
     private let lock = NSLock()
-    private var reports: [KafkaDeliveryReport?]
+    private var results: [Result<KafkaDeliveryReport, KafkaError>?]
     private var remaining: Int
-    private var firstError: KafkaError?
-    private var continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+    private var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
 
     init(count: Int) {
-        reports = Array(repeating: nil, count: count)
+        results = Array(repeating: nil, count: count)
         remaining = count
     }
 
     func complete(index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        let resume: (CheckedContinuation<[KafkaDeliveryReport], any Error>, Result<[KafkaDeliveryReport], any Error>)? = lock.withLock {
-            switch result {
-            case .success(let r): reports[index] = r
-            case .failure(let e): if firstError == nil { firstError = e }
-            }
+        let resume: (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? = lock.withLock {
+            // A record completes once (a late report after a purge cannot count twice).
+            guard results[index] == nil else { return nil }
+            results[index] = result
             remaining -= 1
             guard remaining == 0, let c = continuation else { return nil }
             continuation = nil
-            return (c, outcome())
+            return (c, results.map { $0! })
         }
-        if let (c, r) = resume { c.resume(with: r) }
+        if let (c, r) = resume { c.resume(returning: r) }
+    }
+
+    /// Waits until every record has its report: one result per record, in order.
+    func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await withCheckedContinuation { c in
+            let ready: [Result<KafkaDeliveryReport, KafkaError>]? = lock.withLock {
+                if remaining == 0 { return results.map { $0! } }
+                continuation = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
     }
 
     /// Waits until every record has its report; throws the first delivery error.
     func result() async throws -> [KafkaDeliveryReport] {
-        try await withCheckedThrowingContinuation { c in
-            let ready: Result<[KafkaDeliveryReport], any Error>? = lock.withLock {
-                if remaining == 0 { return outcome() }
-                continuation = c
-                return nil
-            }
-            if let ready { c.resume(with: ready) }
-        }
-    }
-
-    private func outcome() -> Result<[KafkaDeliveryReport], any Error> {
-        if let firstError { return .failure(firstError) }
-        return .success(reports.map { $0! })
+        try await results().map { try $0.get() }
     }
 }

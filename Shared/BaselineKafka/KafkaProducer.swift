@@ -70,19 +70,36 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Produces records (in order per partition) and waits until every one is acknowledged.
-    /// Throws the first delivery error; records are never silently dropped.
+    /// Throws the first delivery error; records are never silently dropped. A record refused on
+    /// the spot (too large for `message.max.bytes`) does not keep the others from being sent.
     public func sendAll(_ records: [KafkaRecord]) async throws -> [KafkaDeliveryReport] {
+        try await sendEach(records).map { try $0.get() }
+    }
+
+    /// Produces records (in order per partition) and waits for every delivery report: one result
+    /// per record, in order. A record librdkafka refuses on the spot fails alone and the next is
+    /// still produced; only a failure that would refuse every later record as well (the client
+    /// closed or fatally failed, the local queue still full after 30 s, the task cancelled) fails
+    /// the rest without trying them. Throws only when the producer is closed to begin with.
+    public func sendEach(_ records: [KafkaRecord]) async throws -> [Result<KafkaDeliveryReport, KafkaError>] {
         try client.ensureOpen()
         if records.isEmpty { return [] }
         let batch = DeliveryBatch(count: records.count)
         for (index, record) in records.enumerated() {
-            if let error = await enqueue(record, ticket: DeliveryTicket(batch: batch, index: index)) {
-                // Fail this and every not-yet-enqueued record so the batch completes.
-                for rest in index..<records.count { batch.complete(index: rest, .failure(error)) }
+            guard let error = await enqueue(record, ticket: DeliveryTicket(batch: batch, index: index)) else { continue }
+            batch.complete(index: index, .failure(error))
+            if Self.failsEveryRecord(error) {
+                for rest in (index + 1)..<records.count { batch.complete(index: rest, .failure(error)) }
                 break
             }
         }
-        return try await batch.result()
+        return await batch.results()
+    }
+
+    /// Whether an enqueue failure is about the producer rather than the record.
+    static func failsEveryRecord(_ error: KafkaError) -> Bool {
+        error.isClosed || error.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue || error.code == RD_KAFKA_RESP_ERR__FATAL.rawValue
+            || error.code == RD_KAFKA_RESP_ERR__DESTROY.rawValue || error.code == -1
     }
 
     /// Hands one record to librdkafka. While its local queue is full the task sleeps (suspends,

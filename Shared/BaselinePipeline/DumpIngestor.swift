@@ -32,7 +32,9 @@ public struct DumpIngestor: Sendable {
         // A record time that does not fit nanoseconds (or lies in the future) is not trusted either.
         let recordTime = message.timestamp.flatMap { ms -> Int64? in
             let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
-            return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) ? nil : ns
+            // Older than the policy allows behind (a producer may set any CreateTime): the record
+            // cannot date a dump before a profile turned stable; the consumer's clock does.
+            return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) || ns < now.saturatingSubtracting(times.maxBehind) ? nil : ns
         } ?? now
         do {
             var request = try decoder.decode(message.value, contentType: message.header(WireHeaders.contentType)?.stringValue,

@@ -53,11 +53,18 @@ public struct ProfileMergeHandler: StageHandler {
     }
 
     public func decode(_ message: KafkaMessage) -> Result<MergeItem, Rejection> {
+        let item: MergeItem
         do {
-            return .success(try MergeTopicMessage.decode(message.value, kind: message.header(WireHeaders.kind)?.stringValue))
+            item = try MergeTopicMessage.decode(message.value, kind: message.header(WireHeaders.kind)?.stringValue)
         } catch {
             return .failure(Rejection("invalid_merge_request", "\(error)"))
         }
+        // A profile is merged on one partition only (fencing is per partition): a record keyed
+        // otherwise could be merged beside its owner and overwrite its work.
+        guard message.keyString == item.profileKey else {
+            return .failure(Rejection("wrong_partition_key", "the record key is not the profile key \(item.profileKey.prefix(200))"))
+        }
+        return .success(item)
     }
 
     /// Merges and publishes; the cache takes the new states only after the commit succeeded.

@@ -88,7 +88,9 @@ extension ProfileMergeHandler {
                             changed.insert(key)
                         }
                     }
-                    let now = max(working[key]!.version.clock, tick.at)
+                    // A tick's time is the database's (sweeper, relay); one from the future would make a
+                    // version "stable since" a moment no dump reaches, so nothing would ever freeze.
+                    let now = max(working[key]!.version.clock, min(tick.at, try await ProfileStore.databaseNow(conn: conn, logger: logger)))
                     let transitions = ProfileMerge.evaluate(&working[key]!, at: now, config: model)
                     batch.transitions += transitions.map { ($0, key.profileKey, key.imageTag, nil) }
                     if !transitions.isEmpty { changed.insert(key) }

@@ -24,8 +24,9 @@ public struct Migrator: Sendable {
     public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         let migrations = self.migrations
         return try await client.withTransaction(logger: logger) { conn in
-            // Services run with a statement timeout (hangs become errors); a migration, and the
-            // wait for another instance's, may rightly take longer.
+            // A service's statement_timeout (profile-api's 10 s, the merger's and enricher's 60 s)
+            // must not cancel a long migration, nor the wait for another instance's (so it comes
+            // before the lock).
             try await conn.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await conn.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
             // A migration's ALTER waits for the table's lock behind long queries, and every reader

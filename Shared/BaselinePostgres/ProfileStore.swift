@@ -246,3 +246,13 @@ extension ProfileStore {
         return out
     }
 }
+
+extension ProfileStore {
+    /// The database's clock inside a transaction (nanoseconds).
+    public static func databaseNow(conn: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await ns in try await conn.query("SELECT (extract(epoch FROM now()) * 1000000000)::int8", logger: logger).decode(Int64.self) {
+            return ns
+        }
+        return .max
+    }
+}

@@ -21,7 +21,17 @@ public enum ServiceRunner {
         return registry
     }
 
-    /// Reads the configuration, checks librdkafka, and runs the services `build` returns.
+    /// Reads the configuration, checks librdkafka, and runs the services `build` returns, with the
+    /// ops endpoint (/metrics, /healthz, /readyz) on BASELINE_HTTP_PORT.
+    public static func main(service: BaselineServiceName,
+                            build: (BaselineConfiguration, Readiness, Logger) async throws -> [any Service]) async {
+        await main(service: service, servesOps: false) { config, readiness, _, logger in
+            try await build(config, readiness, logger)
+        }
+    }
+
+    /// The older entry point, by name: the registry's HTTP port must be the one asked for.
+    @available(*, deprecated, message: "use main(service:build:)")
     public static func main(serviceName: String, defaultHTTPPort: Int,
                             build: (BaselineConfiguration, Readiness, Logger) async throws -> [any Service]) async {
         await main(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort, usesKafka: true, servesOps: false) { config, readiness, _, logger in
@@ -29,13 +39,30 @@ public enum ServiceRunner {
         }
     }
 
-    /// As above; a service that serves HTTP itself (`servesOps`) adds the ops routes to its own
-    /// router with the registry it is given, and one without Kafka skips the librdkafka check.
+    /// By name (as profile-api calls it): the registry decides; the port and whether the service
+    /// uses Kafka must agree with it.
     public static func main(serviceName: String, defaultHTTPPort: Int, usesKafka: Bool, servesOps: Bool,
                             build: (BaselineConfiguration, Readiness, PrometheusCollectorRegistry, Logger) async throws -> [any Service]) async {
+        guard let service = BaselineServiceName(rawValue: serviceName), service.defaultHTTPPort == defaultHTTPPort,
+              service.usesKafka == usesKafka else {
+            FileHandle.standardError.write(Data("""
+                \(serviceName): configuration error: ConfigurationRegistry has no such service with port \(defaultHTTPPort) \
+                and\(usesKafka ? "" : " without") Kafka\n
+                """.utf8))
+            exit(2)
+        }
+        await main(service: service, servesOps: servesOps, build: build)
+    }
+
+    /// A service that serves HTTP itself (`servesOps`) adds the ops routes to its own router with
+    /// the registry it is given; one without Kafka (per the registry) skips the librdkafka check.
+    public static func main(service: BaselineServiceName, servesOps: Bool,
+                            build: (BaselineConfiguration, Readiness, PrometheusCollectorRegistry, Logger) async throws -> [any Service]) async {
+        let serviceName = service.rawValue
+        let usesKafka = service.usesKafka
         let config: BaselineConfiguration
         do {
-            config = try BaselineConfiguration.fromEnvironment(serviceName: serviceName, defaultHTTPPort: defaultHTTPPort)
+            config = try BaselineConfiguration.fromEnvironment(service: service)
         } catch {
             FileHandle.standardError.write(Data("\(serviceName): configuration error: \(error)\n".utf8))
             exit(2)

@@ -21,7 +21,12 @@ public struct TopicKeeper: Service {
     }
 
     public func run() async throws {
-        guard config.createTopics else { return }
+        guard config.createTopics else {
+            // Nothing to keep, but returning would end the service group (ServiceGroup treats a
+            // service that finishes as a failure): wait for shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
         try await Periodic(every: interval) {
             do {
                 try await producer.createTopics(Topics.all.map { ($0, config.topicPartitions) })

@@ -23,13 +23,29 @@ public struct CgroupMembership: Hashable, Sendable {
     /// the first other v1 path that is not the root.
     public var path: String
     public var container: ContainerRef?
+    /// The path up to and including the component naming the container (`/system.slice/docker-<id>.scope`):
+    /// one container has one, so an id claimed under two prefixes is a forgery (or a runtime mix-up).
+    public var containerPath: String?
     /// The systemd unit (`nginx.service`, `session-3.scope`) when not in a container.
     public var systemdUnit: String?
+    /// The path up to and including that unit: what tells `/system.slice/nginx.service` from a
+    /// user's `…/user@1000.service/app.slice/nginx.service`.
+    public var unitPath: String?
+    /// The container id or unit sits below a systemd user manager (`user@<uid>.service`): any user
+    /// can create such cgroups and name them as they like (`systemd-run --user --unit=…`).
+    public var underUserManager: Bool
+    /// The hierarchies name different containers (a forged v1 hierarchy): no container is trusted.
+    public var conflictingContainers: Bool
 
-    public init(path: String, container: ContainerRef? = nil, systemdUnit: String? = nil) {
+    public init(path: String, container: ContainerRef? = nil, containerPath: String? = nil, systemdUnit: String? = nil,
+                unitPath: String? = nil, underUserManager: Bool = false, conflictingContainers: Bool = false) {
         self.path = path
         self.container = container
+        self.containerPath = containerPath ?? container.map { _ in path }
         self.systemdUnit = systemdUnit
+        self.unitPath = unitPath ?? systemdUnit.map { _ in path }
+        self.underUserManager = underUserManager
+        self.conflictingContainers = conflictingContainers
     }
 }
 
@@ -45,7 +61,8 @@ public struct CgroupMembership: Hashable, Sendable {
 /// | podman | `/libpod_parent/libpod-<id>` | `/machine.slice/libpod-<id>.scope` (rootless: under `user@<uid>.service`) |
 ///
 /// The monitors (`crio-conmon-<id>.scope`, `libpod-conmon-<id>.scope`) are not the container.
-/// The innermost component holding an id wins (a nested cgroup inside a container keeps its id).
+/// The *outermost* component holding an id wins: a process inside a container that may write its
+/// cgroupfs can create nested cgroups named after any id, but only below its own container's.
 public enum CgroupParser {
     static let prefixes: [(String, ContainerRuntimeKind)] = [
         ("docker-", .docker), ("cri-containerd-", .containerd), ("containerd-", .containerd), ("nerdctl-", .containerd),
@@ -77,25 +94,57 @@ public enum CgroupParser {
         }
         let candidates = [unified, systemd, others.first].compactMap { $0 }
         let path = candidates.first { $0 != "/" } ?? unified ?? systemd ?? "/"
-        var container: ContainerRef?
-        for p in [path] + all where container == nil { container = containerID(inPath: p) }
-        let unit = container == nil ? systemdUnit(inPath: [unified, systemd].compactMap { $0 }.first { $0 != "/" } ?? path) : nil
-        return CgroupMembership(path: path, container: container, systemdUnit: unit)
+        // Every hierarchy of one process names the same container (or none); two different ids
+        // mean one hierarchy was written by someone else, and neither is trusted.
+        var found: [(ref: ContainerRef, prefix: String, userManager: Bool)] = []
+        for p in [path] + all { if let f = container(inPath: p) { found.append(f) } }
+        if Set(found.map(\.ref.id)).count > 1 {
+            return CgroupMembership(path: path, underUserManager: found.contains { $0.userManager }, conflictingContainers: true)
+        }
+        if let first = found.first {
+            return CgroupMembership(path: path, container: first.ref, containerPath: first.prefix, underUserManager: first.userManager)
+        }
+        let unitSource = [unified, systemd].compactMap { $0 }.first { $0 != "/" } ?? path
+        guard let unit = systemdUnit(inPath: unitSource) else { return CgroupMembership(path: path) }
+        return CgroupMembership(path: path, systemdUnit: unit.name, unitPath: unit.path, underUserManager: unit.userManager)
     }
 
-    /// The innermost container id of a cgroup path, with the runtime it names.
+    /// The outermost container id of a cgroup path, with the runtime it names.
     public static func containerID(inPath path: String) -> ContainerRef? {
+        container(inPath: path)?.ref
+    }
+
+    /// The outermost container id of a path, the path up to it, and whether a user manager is above it.
+    static func container(inPath path: String) -> (ref: ContainerRef, prefix: String, userManager: Bool)? {
         let components = path.split(separator: "/")
-        for (index, component) in components.enumerated().reversed() {
+        for (index, component) in components.enumerated() {
             var name = Substring(component)
             if name.hasSuffix(".scope") { name = name.dropLast(".scope".count) }
-            if isID(name) { return ContainerRef(id: String(name), runtime: runtime(before: components[..<index])) }
-            for (prefix, runtime) in prefixes where name.hasPrefix(prefix) {
-                let id = name.dropFirst(prefix.count)
-                if isID(id) { return ContainerRef(id: String(id), runtime: runtime) }
+            var ref: ContainerRef?
+            if isID(name) {
+                ref = ContainerRef(id: String(name), runtime: runtime(before: components[..<index]))
+            } else {
+                for (prefix, runtime) in prefixes where name.hasPrefix(prefix) {
+                    let id = name.dropFirst(prefix.count)
+                    if isID(id) {
+                        ref = ContainerRef(id: String(id), runtime: runtime)
+                        break
+                    }
+                }
+            }
+            if let ref {
+                let above = components[..<index]
+                return (ref, "/" + components[...index].joined(separator: "/"), above.contains(where: isUserManager))
             }
         }
         return nil
+    }
+
+    /// `user@1000.service`: a systemd user manager, below which the user names the cgroups.
+    static func isUserManager(_ component: Substring) -> Bool {
+        guard component.hasPrefix("user@"), component.hasSuffix(".service") else { return false }
+        let uid = component.dropFirst("user@".count).dropLast(".service".count)
+        return !uid.isEmpty && uid.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     /// A bare id's runtime from the components above it.
@@ -109,13 +158,15 @@ public enum CgroupParser {
         return .unknown
     }
 
-    /// The innermost systemd unit (`.service`, else `.scope`) of a path.
-    public static func systemdUnit(inPath path: String) -> String? {
+    /// The innermost systemd unit (`.service`, else `.scope`) of a path, the path up to it, and
+    /// whether a user manager (`user@<uid>.service`) is above it.
+    public static func systemdUnit(inPath path: String) -> (name: String, path: String, userManager: Bool)? {
         let components = path.split(separator: "/")
-        if let service = components.last(where: { $0.hasSuffix(".service") && $0.count > ".service".count }) {
-            return String(service)
-        }
-        return components.last(where: { $0.hasSuffix(".scope") && $0.count > ".scope".count }).map(String.init)
+        let index = components.lastIndex { $0.hasSuffix(".service") && $0.count > ".service".count }
+            ?? components.lastIndex { $0.hasSuffix(".scope") && $0.count > ".scope".count }
+        guard let index else { return nil }
+        return (String(components[index]), "/" + components[...index].joined(separator: "/"),
+                components[..<index].contains(where: isUserManager))
     }
 
     /// 64 lowercase hex digits: the ids docker, containerd, cri-o and podman give containers.

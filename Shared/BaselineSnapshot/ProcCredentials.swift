@@ -5,12 +5,16 @@ public struct ProcCredentials: Hashable, Sendable {
     public var gid: UInt32?
     public var euid: UInt32?
     public var egid: UInt32?
+    /// The pid in the process's own (innermost) pid namespace, the last field of `NSpid:`: what a
+    /// container's own /proc calls it (`/proc/7/status` of itself inside, 41234 on the host).
+    public var namespacePID: Int64?
 
-    public init(uid: UInt32? = nil, gid: UInt32? = nil, euid: UInt32? = nil, egid: UInt32? = nil) {
+    public init(uid: UInt32? = nil, gid: UInt32? = nil, euid: UInt32? = nil, egid: UInt32? = nil, namespacePID: Int64? = nil) {
         self.uid = uid
         self.gid = gid
         self.euid = euid
         self.egid = egid
+        self.namespacePID = namespacePID
     }
 
     public init(status text: String) {
@@ -24,6 +28,8 @@ public struct ProcCredentials: Hashable, Sendable {
                 let ids = Self.ids(line.dropFirst(4))
                 gid = ids.first
                 egid = ids.count > 1 ? ids[1] : nil
+            } else if line.hasPrefix("NSpid:") {
+                namespacePID = Self.ids(line.dropFirst(6)).last.map(Int64.init)
             }
         }
     }

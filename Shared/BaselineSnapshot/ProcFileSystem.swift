@@ -6,12 +6,26 @@ import Darwin
 
 /// Why a read under /proc failed, as far as a snapshot cares: the process is gone, we may not
 /// look at it, or something else (kept with its errno for the summary).
-public enum ProcError: Error, Hashable, Sendable {
+public enum ProcError: Error, Hashable, Sendable, CustomStringConvertible {
     /// ENOENT / ESRCH: the process (or the fd) went away between listing and reading.
     case vanished
     /// EACCES / EPERM: another user's process without the privilege to inspect it.
     case permissionDenied
+    /// The process ran another program (exec) while it was read: the record would mix two.
+    case replaced
+    /// Reading it blocked past the deadline (`ReadDeadline`): abandoned.
+    case timedOut
     case other(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .vanished: return "no such file or directory"
+        case .permissionDenied: return "permission denied"
+        case .replaced: return "the process ran another program while it was read"
+        case .timedOut: return "reading it blocked past the deadline"
+        case .other(let code): return String(cString: strerror(code)) + " (errno \(code))"
+        }
+    }
 
     static func from(errno code: Int32) -> ProcError {
         switch code {
@@ -76,8 +90,17 @@ public struct ProcFileSystem: Sendable {
         return Array(buffer[0..<n])
     }
 
-    /// `stat` following the link (`fd/N` resolves to the open file, even a deleted one).
+    /// The type and link count of what a link (`fd/N`, `exe`) resolves to, even a deleted file.
+    /// `statx` with `AT_STATX_DONT_SYNC` answers from the inode the open file already holds: a
+    /// plain `stat` asks the file system, and a FUSE or NFS mount that never answers (one any user
+    /// can make) would hang the snapshot. `stat` only where `statx` is missing (not Linux).
     public func status(_ relative: String) throws(ProcError) -> ProcFileStatus {
+        if let statx = Statx.function {
+            var buffer = Statx.Buffer()
+            let rc = withUnsafeMutableBytes(of: &buffer) { statx(AT_FDCWD, path(relative), Statx.dontSync, Statx.typeAndLinks, $0.baseAddress!) }
+            if rc != 0 { throw ProcError.from(errno: errno) }
+            return ProcFileStatus(isRegularFile: (mode_t(buffer.mode) & S_IFMT) == S_IFREG, linkCount: UInt64(buffer.nlink))
+        }
         var st = stat()
         if stat(path(relative), &st) != 0 { throw ProcError.from(errno: errno) }
         return ProcFileStatus(isRegularFile: (st.st_mode & S_IFMT) == S_IFREG, linkCount: UInt64(st.st_nlink))
@@ -107,4 +130,36 @@ public struct ProcFileSystem: Sendable {
 /// The C `read`, named apart from `ProcFileSystem.read`.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buffer, count)
+}
+
+/// glibc's `statx` (2.28+), which Swift's Glibc module does not declare: looked up at run time.
+enum Statx {
+    typealias Function = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UInt32, UnsafeMutableRawPointer) -> Int32
+    /// linux/fcntl.h and linux/stat.h (the same on every architecture).
+    static let dontSync: Int32 = 0x4000  // AT_STATX_DONT_SYNC
+    static let typeAndLinks: UInt32 = 0x1 | 0x4  // STATX_TYPE | STATX_NLINK
+
+    /// `struct statx` (256 bytes): nlink at offset 16, mode at 28.
+    struct Buffer {
+        var mask: UInt32 = 0
+        var blockSize: UInt32 = 0
+        var attributes: UInt64 = 0
+        var nlink: UInt32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        var mode: UInt16 = 0
+        var padding: UInt16 = 0
+        var rest: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    }
+
+    static let function: Function? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "statx") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+        #else
+        return nil
+        #endif
+    }()
 }

@@ -47,9 +47,11 @@ public struct ProcReader: Sendable {
     }
 
     /// A process's cgroup added to its stat (read first, so kernel threads cost no more).
-    public func summary(_ stat: ProcStat) throws(ProcError) -> ProcessSummary {
-        let cgroup = CgroupParser.parse(try fs.readText("\(stat.pid)/cgroup", maxBytes: 64 << 10))
-        return ProcessSummary(stat: stat, cgroup: cgroup)
+    public func summary(_ stat: ProcStat, liveThread: Int64? = nil) throws(ProcError) -> ProcessSummary {
+        var summary = ProcessSummary(stat: stat, cgroup: CgroupMembership(path: "/"))
+        summary.liveThread = liveThread
+        summary.cgroup = CgroupParser.parse(try fs.readText("\(summary.directory)/cgroup", maxBytes: 64 << 10))
+        return summary
     }
 
     /// The executable's path. The kernel appends ` (deleted)` once the binary is unlinked (an
@@ -59,51 +61,82 @@ public struct ProcReader: Sendable {
         try path(link: "\(pid)/exe")
     }
 
+    /// The executable read through a process's directory (`<pid>` or `<pid>/task/<tid>`).
+    func executable(directory: String) throws(ProcError) -> String {
+        try path(link: "\(directory)/exe")
+    }
+
+    /// A thread still running in a process whose main thread exited (`pthread_exit` leaves the
+    /// leader a zombie, state Z, while the others run on): its exe, fds and memory are read through
+    /// `task/<tid>`, the leader's own entries being gone. Nil when every thread exited.
+    public func liveThread(of pid: Int64) -> Int64? {
+        guard let tids = try? fs.list("\(pid)/task", limit: 256).names else { return nil }
+        for tid in tids.compactMap({ Int64($0) }).sorted() where tid != pid {
+            if let text = try? fs.readText("\(pid)/task/\(tid)/stat", maxBytes: 4096), let stat = ProcStat(text), !stat.isExited {
+                return tid
+            }
+        }
+        return nil
+    }
+
     func path(link relative: String) throws(ProcError) -> String {
         let bytes = try fs.readLink(relative)
         let text = String(decoding: bytes, as: UTF8.self)
         let deleted = " (deleted)"
+        // Anonymous memory (`memfd_create`, SysV shared memory) is never a path and always has no
+        // link: the marker stays, so a program run from memory (fileless) does not read as `/memfd:x`.
+        if Self.anonymousPrefixes.contains(where: { text.hasPrefix($0) }) { return text }
         if text.hasSuffix(deleted), (try? fs.status(relative))?.linkCount == 0 {
             return String(text.dropLast(deleted.count))
         }
         return text
     }
 
+    /// Link targets of anonymous memory, which the kernel shows as `/memfd:<name> (deleted)` and
+    /// `/SYSV<key> (deleted)`.
+    static let anonymousPrefixes = ["/memfd:", "/SYSV"]
+
     /// Everything about one process. Reads its stat again at the end: a different start time
-    /// means the pid was reused while we read, and the record would mix two processes.
+    /// means the pid was reused while we read, and the record would mix two processes. Reads its
+    /// executable and name again after that: a process that ran another program (exec) meanwhile
+    /// would credit what the old one held open to the new one (or the other way round).
     public func record(_ summary: ProcessSummary, bootTime: Int64?) throws(ProcError) -> ProcessRecord {
         let pid = summary.pid
+        let directory = summary.directory
         let executable: String
-        if let known = summary.executable { executable = known } else { executable = try self.executable(pid) }
-        let commandLine = ProcCommandLine(try fs.read("\(pid)/cmdline", maxBytes: limits.maxCommandLineBytes),
+        if let known = summary.executable { executable = known } else { executable = try self.executable(directory: directory) }
+        let commandLine = ProcCommandLine(try fs.read("\(directory)/cmdline", maxBytes: limits.maxCommandLineBytes),
                                           maxArgumentBytes: limits.maxArgumentBytes)
-        let credentials = ProcCredentials(status: try fs.readText("\(pid)/status", maxBytes: 64 << 10))
-        let (files, sockets, truncated) = try openFiles(pid)
-        let netns = (try? fs.readLink("\(pid)/ns/net")).map { String(decoding: $0, as: UTF8.self) }
+        let credentials = ProcCredentials(status: try fs.readText("\(directory)/status", maxBytes: 64 << 10))
+        let (files, sockets, truncated) = try openFiles(directory: directory)
+        let netns = namespace(directory: directory, "net")
         let again = try stat(pid)
-        guard again.startTicks == summary.stat.startTicks, !again.isExited else { throw .vanished }
+        // A zombie leader is fine while the thread read through is alive (its reads would have failed otherwise).
+        guard again.startTicks == summary.stat.startTicks, !again.isExited || summary.liveThread != nil else { throw .vanished }
+        guard try self.executable(directory: directory) == executable, again.comm == summary.stat.comm else { throw .replaced }
         return ProcessRecord(pid: pid, ppid: summary.ppid, comm: summary.stat.comm, executable: executable,
                              commandLine: commandLine, credentials: credentials,
                              startTime: startTime(ticks: summary.stat.startTicks, bootTime: bootTime), cgroup: summary.cgroup,
-                             files: files, socketInodes: sockets, networkNamespace: netns, fdTableTruncated: truncated)
+                             files: files, socketInodes: sockets, networkNamespace: netns, fdTableTruncated: truncated,
+                             liveThread: summary.liveThread)
     }
 
     /// Regular files and socket inodes among the process's fds (at most `maxFDsPerProcess`
     /// examined). An fd closed while we look is simply not there.
-    func openFiles(_ pid: Int64) throws(ProcError) -> ([OpenFile], [UInt64], Bool) {
-        let (names, truncated) = try fs.list("\(pid)/fd", limit: limits.maxFDsPerProcess)
+    func openFiles(directory: String) throws(ProcError) -> ([OpenFile], [UInt64], Bool) {
+        let (names, truncated) = try fs.list("\(directory)/fd", limit: limits.maxFDsPerProcess)
         var flagsByPath: [String: UInt32] = [:]
         var sockets: [UInt64] = []
         for fd in names.compactMap({ Int($0) }).sorted() {
-            guard let link = try? fs.readLink("\(pid)/fd/\(fd)") else { continue }
+            guard let link = try? fs.readLink("\(directory)/fd/\(fd)") else { continue }
             if let inode = Self.socketInode(link) {
                 sockets.append(inode)
                 continue
             }
             // pipe:[…], anon_inode:[…] and other pseudo files are not paths.
-            guard link.first == UInt8(ascii: "/"), let status = try? fs.status("\(pid)/fd/\(fd)"), status.isRegularFile,
-                  let filePath = try? self.path(link: "\(pid)/fd/\(fd)") else { continue }
-            let flags = (try? fs.readText("\(pid)/fdinfo/\(fd)", maxBytes: 4096)).flatMap(OpenFileFlags.parse(fdinfo:)) ?? 0
+            guard link.first == UInt8(ascii: "/"), let status = try? fs.status("\(directory)/fd/\(fd)"), status.isRegularFile,
+                  let filePath = try? self.path(link: "\(directory)/fd/\(fd)") else { continue }
+            let flags = (try? fs.readText("\(directory)/fdinfo/\(fd)", maxBytes: 4096)).flatMap(OpenFileFlags.parse(fdinfo:)) ?? 0
             flagsByPath[filePath, default: 0] |= flags
         }
         let files = flagsByPath.keys.sorted().map { OpenFile(path: $0, flags: flagsByPath[$0]!) }
@@ -120,11 +153,16 @@ public struct ProcReader: Sendable {
     /// The listening sockets of the network namespace `pid` lives in. A table that cannot be read
     /// (or is cut at the bound) is counted in `unreadable` and the rest still used.
     public func socketTable(forProcess pid: Int64) -> (table: SocketTable, unreadable: Int) {
+        socketTable(directory: "\(pid)")
+    }
+
+    /// The same, read through a process's directory (`<pid>` or `<pid>/task/<tid>`).
+    func socketTable(directory: String) -> (table: SocketTable, unreadable: Int) {
         var table = SocketTable()
         var unreadable = 0
         for kind in SocketTable.Kind.allCases {
             do throws(ProcError) {
-                let bytes = try fs.read("\(pid)/net/\(kind.rawValue)", maxBytes: limits.maxSocketTableBytes)
+                let bytes = try fs.read("\(directory)/net/\(kind.rawValue)", maxBytes: limits.maxSocketTableBytes)
                 if bytes.count >= limits.maxSocketTableBytes { unreadable += 1 }
                 table.add(String(decoding: bytes, as: UTF8.self), kind: kind)
             } catch {
@@ -133,6 +171,21 @@ public struct ProcReader: Sendable {
             }
         }
         return (table, unreadable)
+    }
+
+    /// `net:[4026531840]`, `mnt:[…]`: the namespace of a kind a process lives in (nil when unreadable).
+    public func namespace(_ pid: Int64, _ kind: String) -> String? {
+        namespace(directory: "\(pid)", kind)
+    }
+
+    func namespace(directory: String, _ kind: String) -> String? {
+        (try? fs.readLink("\(directory)/ns/\(kind)")).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The pid of the reading process as the /proc tree numbers it (`<proc>/self`): with a host's
+    /// /proc mounted elsewhere, `getpid()` is the pid of our own pid namespace, another process there.
+    public func selfPID() -> Int64? {
+        (try? fs.readLink("self")).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Boot time (`btime` of /proc/stat), nanoseconds since the epoch.
@@ -146,7 +199,9 @@ public struct ProcReader: Sendable {
         return nil
     }
 
-    /// The host name of the UTS namespace /proc belongs to.
+    /// The host name of the *reader's* UTS namespace (`sys/kernel/hostname` answers for whoever
+    /// reads it, whichever /proc tree it is under): in a pod without `hostNetwork`, the pod's name,
+    /// not the node's. Pass `--host` there (docs/snapshot.md).
     public func hostname() -> String? {
         guard let text = try? fs.readText("sys/kernel/hostname", maxBytes: 256) else { return nil }
         let name = Substring(text).trimmingWhitespace()

@@ -17,8 +17,13 @@ public struct ProcStat: Hashable, Sendable {
     /// kthreadd: every kernel thread is its child.
     public static let kthreaddPID: Int64 = 2
 
-    public var isKernelThread: Bool {
-        flags & Self.kernelThreadFlag != 0 || pid == Self.kthreaddPID || ppid == Self.kthreaddPID
+    public var isKernelThread: Bool { isKernelThread(kthreaddAtPID2: true) }
+
+    /// Whether this is a kernel thread when pid 2 of the tree is (`kthreaddAtPID2`) or is not
+    /// kthreadd: in a pid namespace's /proc (a container's) pid 2 is an ordinary process, and the
+    /// pid/ppid rule would hide it and its children.
+    public func isKernelThread(kthreaddAtPID2: Bool) -> Bool {
+        flags & Self.kernelThreadFlag != 0 || (kthreaddAtPID2 && (pid == Self.kthreaddPID || ppid == Self.kthreaddPID))
     }
 
     /// The process has exited and waits to be reaped: it has no executable, files or sockets left.

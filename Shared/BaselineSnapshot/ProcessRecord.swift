@@ -4,14 +4,21 @@ public struct ProcessSummary: Hashable, Sendable {
     public var stat: ProcStat
     public var cgroup: CgroupMembership
     public var executable: String?
+    /// `mnt:[<inode>]`, read with the executable (a path names a program only within one mount namespace).
+    public var mountNamespace: String?
+    /// Its main thread exited (a zombie leader) while this thread runs on: read through `task/<tid>`.
+    public var liveThread: Int64?
 
     public var pid: Int64 { stat.pid }
     public var ppid: Int64 { stat.ppid }
+    /// Where its entries are read under the /proc root.
+    public var directory: String { liveThread.map { "\(pid)/task/\($0)" } ?? "\(pid)" }
 
-    public init(stat: ProcStat, cgroup: CgroupMembership, executable: String? = nil) {
+    public init(stat: ProcStat, cgroup: CgroupMembership, executable: String? = nil, mountNamespace: String? = nil) {
         self.stat = stat
         self.cgroup = cgroup
         self.executable = executable
+        self.mountNamespace = mountNamespace
     }
 }
 
@@ -48,10 +55,15 @@ public struct ProcessRecord: Hashable, Sendable {
     public var networkNamespace: String?
     /// The fd table had more entries than examined.
     public var fdTableTruncated: Bool
+    /// Read through this thread (its main thread had exited).
+    public var liveThread: Int64?
+    /// Where its entries are read under the /proc root.
+    public var directory: String { liveThread.map { "\(pid)/task/\($0)" } ?? "\(pid)" }
 
     public init(pid: Int64, ppid: Int64, comm: String, executable: String, commandLine: ProcCommandLine,
                 credentials: ProcCredentials = ProcCredentials(), startTime: Int64? = nil, cgroup: CgroupMembership,
-                files: [OpenFile] = [], socketInodes: [UInt64] = [], networkNamespace: String? = nil, fdTableTruncated: Bool = false) {
+                files: [OpenFile] = [], socketInodes: [UInt64] = [], networkNamespace: String? = nil, fdTableTruncated: Bool = false,
+                liveThread: Int64? = nil) {
         self.pid = pid
         self.ppid = ppid
         self.comm = comm
@@ -64,5 +76,6 @@ public struct ProcessRecord: Hashable, Sendable {
         self.socketInodes = socketInodes
         self.networkNamespace = networkNamespace
         self.fdTableTruncated = fdTableTruncated
+        self.liveThread = liveThread
     }
 }

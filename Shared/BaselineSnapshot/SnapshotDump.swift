@@ -13,17 +13,19 @@ public struct SnapshotProcess: Hashable, Sendable {
     }
 
     /// The process as an activity-dump node: paths reduced as the merge reduces them (with the
-    /// process's own pid, so `/proc/<pid>/…` of itself is `/proc/self/…`). Files carry their open
-    /// flags; their mode (a creation mode, only known at open) is 0.
+    /// process's own pid, so `/proc/<pid>/…` of itself is `/proc/self/…`; in a container the pid
+    /// its own /proc gives it, `NSpid`). Files carry their open flags; their mode (a creation
+    /// mode, only known at open) is 0.
     public var node: ProcessNode {
         let paths = PathNormalizer()
         let pid = record.pid
+        let ownPID = record.credentials.namespacePID ?? pid
         // Two open files may reduce to one path (`/proc/12/stat`, `/proc/13/stat`): one entry, flags OR-ed.
         var flags: [String: UInt32] = [:]
-        for f in record.files { flags[paths.normalize(f.path, pid: pid), default: 0] |= f.flags }
+        for f in record.files { flags[paths.normalize(f.path, pid: ownPID), default: 0] |= f.flags }
         let argv0 = record.commandLine.argv0
         return ProcessNode(
-            path: paths.normalize(record.executable, pid: pid), argv0: argv0?.isEmpty == false ? argv0 : nil,
+            path: paths.normalize(record.executable, pid: ownPID), argv0: argv0?.isEmpty == false ? argv0 : nil,
             args: record.commandLine.args, comm: record.comm.isEmpty ? nil : record.comm, pid: pid,
             files: flags.keys.sorted().map { FileAccess(path: $0, flags: flags[$0]!) },
             binds: binds, children: children.map(\.node))
@@ -59,7 +61,7 @@ public struct SnapshotDump: Hashable, Sendable {
     /// The dump as dump-consumer decodes it from either encoding.
     public var activityDump: ActivityDump {
         ActivityDump(id: id, workload: workload, start: start, end: end, differentiateArgs: differentiateArgs,
-                     processes: processes.map(\.node))
+                     processes: processes.map(\.node), isSnapshot: true)
     }
 
     public func forEachProcess(_ body: (SnapshotProcess) -> Void) {

@@ -32,7 +32,7 @@ struct BaselineSnapshotDocument: Encodable {
     }
 
     enum Keys: String, CodingKey {
-        case schema, id, workload, start, end, differentiateArgs = "differentiate_args", processes
+        case schema, id, workload, start, end, differentiateArgs = "differentiate_args", processes, generationType = "generation_type"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -44,6 +44,8 @@ struct BaselineSnapshotDocument: Encodable {
         try c.encode(dump.start, forKey: .start)
         try c.encode(dump.end, forKey: .end)
         try c.encode(dump.differentiateArgs, forKey: .differentiateArgs)
+        // The whole dump is a snapshot: dump-consumer keeps that, and the merge counts it as no evidence.
+        try c.encode(BaselineSnapshotDocument.generationType, forKey: .generationType)
         try c.encode(zip(activity.processes, dump.processes).map { Process(node: $0, snapshot: $1) }, forKey: .processes)
     }
 

@@ -11,6 +11,18 @@ public struct SnapshotStats: Hashable, Sendable {
     public var permissionDenied = 0
     /// Processes whose files could not be read for another reason (malformed text, odd errno).
     public var unreadable = 0
+    /// Processes that ran another program (exec) while they were read.
+    public var replaced = 0
+    /// Processes whose read blocked past the deadline (a process stuck on a hung file system).
+    public var timedOut = 0
+    /// Process records read (each costs an fd walk): bounded per workload by the dump limits.
+    public var recordsRead = 0
+    /// Container ids claimed under two cgroup paths (one is forged): not dumped.
+    public var ambiguousContainers = 0
+    /// Processes in containers or units below a user manager, left out without `--rootless`.
+    public var userManagerProcesses = 0
+    /// `--match` processes in another mount namespace than the workload's.
+    public var otherMountNamespaces = 0
     /// Processes left out because an ancestor inside the workload could not be read: attaching
     /// them elsewhere would invent a lineage.
     public var belowSkippedProcess = 0
@@ -27,6 +39,8 @@ public struct SnapshotStats: Hashable, Sendable {
     public var socketTablesUnreadable = 0
     /// Workloads (dumps) produced.
     public var workloads = 0
+    /// Workloads selected of which no process could be read.
+    public var unreadWorkloads = 0
     /// Containers seen that no name (--image, --map) applied to: not dumped.
     public var unnamedContainers = 0
     /// Workloads whose dump would be rejected by dump-consumer's limits: not produced.
@@ -42,6 +56,12 @@ public struct SnapshotStats: Hashable, Sendable {
         vanished += other.vanished
         permissionDenied += other.permissionDenied
         unreadable += other.unreadable
+        replaced += other.replaced
+        timedOut += other.timedOut
+        recordsRead += other.recordsRead
+        ambiguousContainers += other.ambiguousContainers
+        userManagerProcesses += other.userManagerProcesses
+        otherMountNamespaces += other.otherMountNamespaces
         belowSkippedProcess += other.belowSkippedProcess
         processes += other.processes
         fdTablesTruncated += other.fdTablesTruncated
@@ -50,6 +70,7 @@ public struct SnapshotStats: Hashable, Sendable {
         sockets += other.sockets
         socketTablesUnreadable += other.socketTablesUnreadable
         workloads += other.workloads
+        unreadWorkloads += other.unreadWorkloads
         unnamedContainers += other.unnamedContainers
         overLimits += other.overLimits
         runtimesOnly += other.runtimesOnly
@@ -59,6 +80,8 @@ public struct SnapshotStats: Hashable, Sendable {
         switch error {
         case .vanished: vanished += 1
         case .permissionDenied: permissionDenied += 1
+        case .replaced: replaced += 1
+        case .timedOut: timedOut += 1
         case .other: unreadable += 1
         }
     }
@@ -67,8 +90,13 @@ public struct SnapshotStats: Hashable, Sendable {
     public var summary: String {
         var skipped: [String] = []
         for (n, what) in [(kernelThreads, "kernel threads"), (vanished, "vanished"), (permissionDenied, "permission denied"),
-                          (unreadable, "unreadable"), (belowSkippedProcess, "below a skipped process"),
+                          (unreadable, "unreadable"), (replaced, "ran another program while read"),
+                          (timedOut, "timed out (stuck in the kernel)"),
+                          (belowSkippedProcess, "below a skipped process"),
                           (unnamedContainers, "containers without a name (use --image or --map)"),
+                          (ambiguousContainers, "containers whose id is claimed twice"),
+                          (userManagerProcesses, "processes below a user manager (use --rootless)"),
+                          (otherMountNamespaces, "matches in another mount namespace"),
                           (overLimits, "workloads over the dump limits"), (runtimesOnly, "workloads of container runtimes only"),
                           (fdTablesTruncated, "fd tables cut at the bound"),
                           (argumentsTruncated, "arguments cut to the string limit"),

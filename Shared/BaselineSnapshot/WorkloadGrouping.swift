@@ -2,8 +2,9 @@
 public enum WorkloadSelector: Hashable, Sendable {
     /// Processes in containers, one workload per container id; ids may be narrowed to prefixes.
     case containers(idPrefixes: [String] = [])
-    /// Host processes (not in a container), one workload per systemd unit: the named ones
-    /// (`nginx` means `nginx.service`), or every `.service` unit when none is named.
+    /// Host processes (not in a container), one workload per systemd unit (keyed by its cgroup
+    /// path, so a user's `nginx.service` never joins the system's): the named ones (`nginx` means
+    /// `nginx.service`), or every `.service` unit when none is named.
     case units(names: [String] = [])
     /// The processes whose executable path or cgroup path matches any pattern, with everything
     /// below them: one workload.
@@ -78,16 +79,27 @@ public struct WorkloadGroup: Hashable, Sendable {
 public struct WorkloadGrouping: Sendable {
     public var selector: WorkloadSelector
     public var naming: WorkloadNaming
+    /// Also containers and units below a systemd user manager (`user@<uid>.service`: rootless
+    /// podman, user services). Off by default: any local user creates and names those cgroups.
+    public var includeUserManagers: Bool
 
-    public init(selector: WorkloadSelector, naming: WorkloadNaming = WorkloadNaming()) {
+    public init(selector: WorkloadSelector, naming: WorkloadNaming = WorkloadNaming(), includeUserManagers: Bool = false) {
         self.selector = selector
         self.naming = naming
+        self.includeUserManagers = includeUserManagers
     }
 
     public struct Result: Sendable {
         public var groups: [WorkloadGroup] = []
         /// Containers no name applied to (not dumped).
         public var unnamedContainers = 0
+        /// Container ids claimed under two different cgroup paths (or two ids in one process's
+        /// hierarchies): one of them is forged, so neither is dumped.
+        public var ambiguousContainers = 0
+        /// Processes whose container or unit sits below a user manager, left out without `--rootless`.
+        public var userManagerProcesses = 0
+        /// Matching processes (`--match`) in another mount namespace than the workload's.
+        public var otherMountNamespaces = 0
         /// Why nothing was selected, when that is worth saying (`--pid 42` is not there).
         public var notes: [String] = []
     }
@@ -96,43 +108,80 @@ public struct WorkloadGrouping: Sendable {
         var result = Result()
         switch selector {
         case .containers(let prefixes):
-            var byContainer: [ContainerRef: Set<Int64>] = [:]
+            var byContainer: [String: (ref: ContainerRef, paths: Set<String>, members: Set<Int64>)] = [:]
             for p in table.processes.values {
+                if p.cgroup.conflictingContainers {
+                    result.ambiguousContainers += 1
+                    continue
+                }
                 guard let c = p.cgroup.container else { continue }
                 if !prefixes.isEmpty && !prefixes.contains(where: { c.id.hasPrefix($0.lowercased()) }) { continue }
-                byContainer[c, default: []].insert(p.pid)
+                if p.cgroup.underUserManager && !includeUserManagers {
+                    result.userManagerProcesses += 1
+                    continue
+                }
+                // Grouped by id alone: the same id under another prefix (libpod- beside docker-,
+                // or under a user manager) must not become a second dump with the same dump id.
+                byContainer[c.id, default: (c, [], [])].paths.insert(p.cgroup.containerPath ?? p.cgroup.path)
+                byContainer[c.id]!.members.insert(p.pid)
             }
-            for (container, members) in byContainer.sorted(by: { $0.key.id < $1.key.id }) {
-                let first = table.processes[members.min()!]!
+            for (id, entry) in byContainer.sorted(by: { $0.key < $1.key }) {
+                if entry.paths.count > 1 {
+                    result.ambiguousContainers += 1
+                    result.notes.append("container \(ContainerRef(id: id, runtime: entry.ref.runtime).shortID) not dumped: its id is claimed "
+                                        + "under \(entry.paths.count) cgroup paths (\(entry.paths.sorted().joined(separator: ", ")))")
+                    continue
+                }
+                let first = table.processes[entry.members.min()!]!
                 guard let image = naming.name(cgroup: first.cgroup.path, fallback: nil) else {
                     result.unnamedContainers += 1
                     continue
                 }
-                result.groups.append(WorkloadGroup(image: image, membership: .cgroup, container: container, members: members))
+                result.groups.append(WorkloadGroup(image: image, membership: .cgroup, container: entry.ref, members: entry.members))
             }
         case .units(let names):
             let wanted = Set(names.map { $0.contains(".") ? $0 : $0 + ".service" })
-            var byUnit: [String: Set<Int64>] = [:]
-            for p in table.processes.values where p.cgroup.container == nil {
-                guard let unit = p.cgroup.systemdUnit else { continue }
+            // Keyed by the unit's cgroup path: a user's `nginx.service` is another unit than the system's.
+            var byUnit: [String: (name: String, userManager: Bool, members: Set<Int64>)] = [:]
+            for p in table.processes.values where p.cgroup.container == nil && !p.cgroup.conflictingContainers {
+                guard let unit = p.cgroup.systemdUnit, let path = p.cgroup.unitPath else { continue }
                 if wanted.isEmpty ? !unit.hasSuffix(".service") : !wanted.contains(unit) { continue }
-                byUnit[unit, default: []].insert(p.pid)
+                if p.cgroup.underUserManager && !includeUserManagers {
+                    result.userManagerProcesses += 1
+                    continue
+                }
+                byUnit[path, default: (unit, p.cgroup.underUserManager, [])].members.insert(p.pid)
             }
-            for (unit, members) in byUnit.sorted(by: { $0.key < $1.key }) {
-                let first = table.processes[members.min()!]!
+            for (path, entry) in byUnit.sorted(by: { $0.key < $1.key }) {
+                let first = table.processes[entry.members.min()!]!
+                let unit = entry.name
                 let fallback = unit.hasSuffix(".service") ? String(unit.dropLast(".service".count)) : unit
                 guard let image = naming.name(cgroup: first.cgroup.path, fallback: fallback) else { continue }
-                result.groups.append(WorkloadGroup(image: image, membership: .cgroup, service: unit, unit: unit, members: members))
+                // A user's unit is its own instance (`user@1000.service/nginx.service`), never the system's.
+                let service = entry.userManager ? Self.userUnitName(path) : unit
+                result.groups.append(WorkloadGroup(image: image, membership: .cgroup, service: service, unit: unit, members: entry.members))
             }
             if result.groups.isEmpty && !wanted.isEmpty {
                 result.notes.append("no host process runs in \(wanted.sorted().joined(separator: ", "))")
             }
         case .match(let patterns):
-            let matched = table.processes.values.filter { p in
+            var matched = table.processes.values.filter { p in
                 patterns.contains { $0.matches(p.executable ?? "") || $0.matches(p.cgroup.path) }
+            }.sorted(by: { $0.pid < $1.pid })
+            // One workload sees one file system: a path names the same program only within one
+            // mount namespace (another container, or `unshare -m` with a bind mount over
+            // /usr/sbin/nginx, has its own). The host's (pid 1's) wins when it has a match.
+            let reference = table.processes[1].flatMap { initProcess in
+                matched.contains { $0.mountNamespace == initProcess.mountNamespace } ? initProcess.mountNamespace : nil
+            } ?? matched.first?.mountNamespace
+            let before = matched.count
+            matched.removeAll { $0.mountNamespace != reference }
+            result.otherMountNamespaces += before - matched.count
+            if before > matched.count {
+                result.notes.append("\(before - matched.count) matching process(es) in another mount namespace left out")
             }
             var members: Set<Int64> = []
-            for p in matched.sorted(by: { $0.pid < $1.pid }) where !members.contains(p.pid) {
+            for p in matched where !members.contains(p.pid) {
                 members.formUnion(table.subtree(of: p.pid))
             }
             guard let top = members.filter({ table.processes[$0].map { !members.contains($0.ppid) } ?? false }).min(),
@@ -162,6 +211,13 @@ public struct WorkloadGrouping: Sendable {
     static func commonContainer(_ members: Set<Int64>, _ table: ProcessTable) -> ContainerRef? {
         let containers = Set(members.map { table.processes[$0]?.cgroup.container })
         return containers.count == 1 ? containers.first! : nil
+    }
+
+    /// `…/user@1000.service/app.slice/nginx.service` → `user@1000.service/nginx.service`.
+    static func userUnitName(_ path: String) -> String {
+        let components = path.split(separator: "/")
+        let manager = components.last(where: CgroupParser.isUserManager).map(String.init) ?? "user"
+        return manager + "/" + (components.last.map(String.init) ?? "")
     }
 
     static func basename(_ path: String?) -> String? {

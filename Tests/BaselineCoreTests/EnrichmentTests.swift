@@ -352,3 +352,11 @@ typealias P = SignalFixture.Proc
         #expect(NodeIdentity.dns(name: "KAFKA.svc", type: "a") == NodeIdentity.dns(name: "kafka.svc", type: "1"))
     }
 }
+
+/// Attack shape: a signal that brings its own `baseline` verdict is refused, not enriched beside it.
+@Test func aSignalCannotBringItsOwnBaselineVerdict() {
+    let forged = #"{"evt":{"name":"exec"},"process":{"executable":{"path":"/bin/sh"}},"baseline":{"suppressed":true,"in_profile":true}}"#
+    #expect(throws: Rejection.self) { try SecuritySignal.parse(Array(forged.utf8)) }
+    let escaped = #"{"evt":{"name":"exec"},"baselin\u0065":{"suppressed":true}}"#
+    #expect(throws: Rejection.self) { try SecuritySignal.parse(Array(escaped.utf8)) }
+}

@@ -45,6 +45,28 @@ import Testing
         #expect(partitionsPerKey.values.allSatisfy { $0.count == 1 })
     }
 
+    /// librdkafka refuses a record over message.max.bytes on the spot: that record fails alone,
+    /// and the records after it are still produced (one oversized dump must not block the rest).
+    @Test func aRecordRefusedOnTheSpotDoesNotFailTheOthers() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        let huge = [UInt8](repeating: 0x61, count: 2_000_000)  // over librdkafka's default message.max.bytes
+        let records = [KafkaRecord(topic: topic, key: "a", value: Array("small-1".utf8)), KafkaRecord(topic: topic, key: "b", value: huge),
+                       KafkaRecord(topic: topic, key: "c", value: Array("small-2".utf8))]
+        let results = try await producer.sendEach(records)
+        #expect(results.count == 3)
+        #expect((try? results[0].get()) != nil && (try? results[2].get()) != nil)
+        guard case .failure(let error) = results[1] else {
+            Issue.record("the oversized record must fail")
+            return
+        }
+        #expect(error.code == 10)  // RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+        // sendAll still reports the failure, after producing the others.
+        await #expect(throws: KafkaError.self) { try await producer.sendAll(records) }
+        let received = try await TestStack.collect(topic, count: 4)
+        #expect(received.map { String(decoding: $0.value, as: UTF8.self) } == ["small-1", "small-2", "small-1", "small-2"])
+    }
+
     @Test func newConsumerResumesFromCommittedOffsets() async throws {
         let (topic, producer) = try await makeTopic(partitions: 1)
         defer { producer.triggerClose() }

@@ -14,13 +14,19 @@ import Testing
         let url = "postgres://\(config.username):\(config.password ?? "")@\(config.host):\(config.port)/\(dbName)"
         let allVersions = Migrations.all.map(\.version).sorted()
 
-        let applied = try await TestStack.withDatabase(url: url) { client in
-            try await withThrowingTaskGroup(of: [Int].self) { group in
-                for _ in 0..<3 { group.addTask { try await Migrator().migrate(client, logger: TestStack.logger) } }
-                var all: [Int] = []
-                for try await a in group { all += a }
-                return all
+        let applied: [Int]
+        do {
+            applied = try await TestStack.withDatabase(url: url) { client in
+                try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for _ in 0..<3 { group.addTask { try await Migrator().migrate(client, logger: TestStack.logger) } }
+                    var all: [Int] = []
+                    for try await a in group { all += a }
+                    return all
+                }
             }
+        } catch {
+            Issue.record("concurrent migrations failed: \(String(reflecting: error))")
+            throw error
         }
         #expect(applied.sorted() == allVersions)  // each version applied exactly once across the three
 

@@ -190,6 +190,42 @@ import Testing
         }
     }
 
+    /// Attack shapes on the internal topic: a tick from the far future must not date a version's
+    /// stability beyond every dump (nothing would ever freeze), and a request keyed otherwise than
+    /// by its profile (it could be merged beside the profile's owner) is dead-lettered, not merged.
+    @Test func farFutureTicksAndWronglyKeyedRequestsAreRefused() async throws {
+        try TestStack.requireKafka()
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let image = TestStack.unique("img")
+        let topic = TestStack.unique("merge")
+        try await producer.createTopics([(topic, 1)])
+        let requests = Array(workload(image).prefix(3))
+        try await produce(requests, to: topic, producer: producer)
+        let tick = ClockTick(profileKey: image, imageTag: "v1", at: Int64.max / 2)
+        let stray = request(image, dump: "\(image)-stray", instance: "\(image)-i9", at: 300, children: ["/usr/bin/stray"])
+        _ = try await producer.sendAll([
+            KafkaRecord(topic: topic, key: image, value: Array(try JSONEncoder().encode(tick)), headers: [KafkaHeader(WireHeaders.kind, WireHeaders.clockTickKind)]),
+            KafkaRecord(topic: topic, key: "another-profile", value: Array(try JSONEncoder().encode(stray))),
+        ])
+        try await TestStack.withDatabase { client in
+            try await Migrator().migrate(client, logger: TestStack.logger)
+            try await runMerger(topic: topic, group: TestStack.unique("g"), expected: Int64(requests.count + 2), maxBatch: 2, client: client,
+                                producer: producer)
+            let now = Int64(Date().timeIntervalSince1970 * 1e9) + 3600 * 1_000_000_000
+            let latest = try await client.query("""
+                SELECT coalesce(max(at_ns), 0)::int8, coalesce((SELECT max(stable_since_ns) FROM profile_event_types WHERE profile_key = \(image)), 0)::int8
+                FROM state_transitions WHERE profile_key = \(image)
+                """).decode((Int64, Int64).self).reduce(into: [(Int64, Int64)]()) { $0.append($1) }
+            #expect(latest.first.map { $0.0 <= now && $0.1 <= now } == true, "no transition or stability dated in the far future: \(latest)")
+            let stray = try await client.query("SELECT count(*) FROM merged_dumps WHERE dump_id = \(image + "-stray")").decode(Int64.self)
+                .reduce(into: [Int64]()) { $0.append($1) }
+            #expect(stray == [0])
+        }
+        let dead = try await TestStack.collect(Topics.profileMergeRequestsDLQ, count: 1) { $0.keyString == "another-profile" && String(decoding: $0.value, as: UTF8.self).contains(image) }
+        #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "wrong_partition_key")
+    }
+
     @Test func perProfileOverridesAndTimeToStableEstimates() async throws {
         try TestStack.requireKafka()
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)

@@ -218,13 +218,17 @@ import Testing
             let relays = (0..<2).map { _ in SignalEnricher(cache: nil, store: store, logger: logger) }
             // A round while another session holds the lease (an instance mid-drain) skips: counted, nothing published.
             let skipsBefore = OutboxLeaseSkips.current("suggestion-outbox")
-            try await OutboxLeaseHolder.holding("suggestion-outbox", client: client) {
+            // (Checked while held: once released, any test's relay may drain these rows.)
+            let unpublished = try await OutboxLeaseHolder.holding("suggestion-outbox", client: client) {
                 await relays[1].drainSuggestionOutbox(producer: producer)
+                var unpublished: Int64 = -1
+                for try await c in try await client.query(
+                    "SELECT count(*) FROM suppression_suggestions WHERE suggestion_id = ANY(\(ids)) AND NOT published").decode(Int64.self) {
+                    unpublished = c
+                }
+                return unpublished
             }
             #expect(OutboxLeaseSkips.current("suggestion-outbox") > skipsBefore)
-            var unpublished: Int64 = -1
-            for try await c in try await client.query(
-                "SELECT count(*) FROM suppression_suggestions WHERE suggestion_id = ANY(\(ids)) AND NOT published").decode(Int64.self) { unpublished = c }
             #expect(unpublished == 10)
             async let first: Void = relays[0].drainSuggestionOutbox(producer: producer)
             async let second: Void = relays[1].drainSuggestionOutbox(producer: producer)

@@ -1,5 +1,5 @@
 import BaselineCore
-import BaselineSnapshot
+@testable import BaselineSnapshot
 import Foundation
 import Testing
 
@@ -53,8 +53,13 @@ import Testing
         defer { proc.remove() }
         let out = try snapshot(proc, .containers())
         #expect(out.dumps.isEmpty)
-        #expect(out.stats.unnamedContainers == 6)  // docker ×2, pause, api, cri-o, podman; not conmon
-        #expect(out.stats.summary.contains("6 containers without a name"))
+        #expect(out.stats.unnamedContainers == 5)  // docker ×2, pause, api, cri-o; not conmon
+        #expect(out.stats.summary.contains("5 containers without a name"))
+        // Rootless podman sits below a user manager (any user names those cgroups): only with --rootless.
+        #expect(out.stats.userManagerProcesses == 1)
+        let rootless = Snapshotter(reader: proc.reader(), grouping: WorkloadGrouping(selector: .containers(), includeUserManagers: true),
+                                   excluding: [])
+        #expect(try rootless.snapshot(clock: { 1 }).stats.unnamedContainers == 6)
     }
 
     @Test func containersNamedByTheMappingFile() throws {
@@ -66,7 +71,8 @@ import Testing
             */cri-containerd-9c2728*        api
             """)
         let out = try snapshot(proc, .containers(), naming: WorkloadNaming(tag: "2.0", mapping: mapping))
-        #expect(out.stats.unnamedContainers == 3)
+        #expect(out.stats.unnamedContainers == 2)  // pause, cri-o; rootless podman is below a user manager
+        #expect(out.stats.userManagerProcesses == 1)
         #expect(out.dumps.map { "\($0.workload.imageName):\($0.workload.imageTag) \($0.workload.containerID ?? "-")" } == [
             "nginx:1.25 \(Self.nginxID)", "api:2.0 \(Self.apiID)", "redis:7.2 \(Self.redisID)",
         ])  // ordered by container id
@@ -117,6 +123,11 @@ import Testing
         #expect(out.stats.vanished == 1)
         #expect(out.stats.belowSkippedProcess == 1)
         #expect(out.stats.summary.contains("1 vanished") && out.stats.summary.contains("1 below a skipped process"))
+        // --verbose says which: the process that exited while read, and the one below it.
+        #expect(out.skipped.first { $0.pid == 8100 } == SkippedProcess(pid: 8100, reason: "Invalid argument (errno 22)"))  // the broken stat
+        #expect(out.skipped.filter { $0.workload == "supervisor" }.map(\.pid) == [8001, 8002])
+        #expect(out.skipped.first { $0.pid == 8001 }?.reason == "no such file or directory")
+        #expect(out.skipped.first { $0.pid == 8002 }?.reason == "below a process that could not be read")
 
         let session = try snapshot(proc, .units(names: ["session-3.scope"]))
         #expect(session.dumps.map(\.workload.imageName) == ["session-3.scope"])
@@ -138,6 +149,15 @@ import Testing
         ])
         #expect(dump.processes[0].record.commandLine.argv0 == "/bin/sh")
         #expect(dump.processes[0].children[0].record.comm == "we) ird")
+        // A subtree whose root is listed but cannot be read is counted as such (the command's hint
+        // then says so rather than "name it").
+        let tree = try FakeProcTree()
+        defer { tree.remove() }
+        try tree.process(10, ppid: 1, exe: "/usr/bin/app", cgroup: "/")
+        try FileManager.default.removeItem(atPath: tree.root + "/10/status")
+        let unread = try Snapshotter(reader: tree.reader(), grouping: WorkloadGrouping(selector: .pid(10)), excluding: []).snapshot(clock: { 1 })
+        #expect(unread.dumps.isEmpty && unread.stats.unreadWorkloads == 1 && unread.stats.vanished == 1)
+        #expect(unread.notes == ["app: no process of the workload could be read"])
         let gone = try snapshot(proc, .pid(10))
         #expect(gone.dumps.isEmpty && gone.notes.first?.contains("process 10 is not there") == true)
     }
@@ -281,7 +301,26 @@ import Testing
     @Test func aMissingProcTreeIsAClearError() {
         let snapshotter = Snapshotter(reader: ProcReader(fs: ProcFileSystem(root: "/nonexistent-proc")),
                                       grouping: WorkloadGrouping(selector: .containers()))
-        #expect(throws: Snapshotter.Failure.self) { try snapshotter.snapshot(clock: { 1 }) }
+        do throws(Snapshotter.Failure) {
+            _ = try snapshotter.snapshot(clock: { 1 })
+            Issue.record("a missing /proc must fail")
+        } catch {
+            #expect(error.description == "cannot list the processes under /nonexistent-proc: no such directory (is procfs mounted there? see --proc)")
+        }
+        #expect(ProcError.permissionDenied.description == "permission denied")
+        #expect(ProcError.other(errno: EIO).description.contains("errno 5"))
+    }
+
+    @Test func theSnapshotterLeavesOutItselfAsTheProcTreeNumbersIt() throws {
+        let proc = try FakeProc()
+        defer { proc.remove() }
+        // The captured tree has no `self`: nothing is left out (getpid() would name another process there).
+        #expect(Snapshotter(reader: proc.reader(), grouping: WorkloadGrouping(selector: .containers())).excludedPIDs.isEmpty)
+        try FileManager.default.createSymbolicLink(atPath: proc.root + "/self", withDestinationPath: "16915")
+        let snapshotter = Snapshotter(reader: proc.reader(), grouping: WorkloadGrouping(selector: .pid(16915)))
+        #expect(snapshotter.excludedPIDs == [16915])
+        #expect(try snapshotter.snapshot(clock: { 1 }).dumps.isEmpty)
+        #expect(Snapshotter(reader: ProcReader(), grouping: WorkloadGrouping(selector: .containers())).excludedPIDs == [Int64(getpid())])
     }
 
     @Test func startTimeArithmeticNeverTraps() {

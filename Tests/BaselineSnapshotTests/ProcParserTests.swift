@@ -76,7 +76,7 @@ import Testing
 
     @Test func credentialsFromStatus() throws {
         let root = ProcCredentials(status: try Self.fixture("16915/status"))
-        #expect(root == ProcCredentials(uid: 0, gid: 0, euid: 0, egid: 0))
+        #expect(root == ProcCredentials(uid: 0, gid: 0, euid: 0, egid: 0, namespacePID: 16915))  // NSpid: one pid namespace
         let mixed = ProcCredentials(status: "Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t100\t101\t101\t101\n")
         #expect(mixed == ProcCredentials(uid: 1000, gid: 100, euid: 0, egid: 101))
         #expect(ProcCredentials(status: "Uid:\t-1\n") == ProcCredentials())
@@ -194,8 +194,43 @@ import Testing
         #expect(captured.container == nil)
         #expect(captured.path == "/process_api/920c935546b649cd96f64ec98a93e7d4")
         #expect(CgroupParser.parse(try Self.fixture("1/cgroup")).path == "/")
-        // A user service under user@.service is the innermost .service.
-        #expect(CgroupParser.systemdUnit(inPath: "/user.slice/user-1000.slice/user@1000.service/app.slice/syncthing.service") == "syncthing.service")
+        // A user service under user@.service is the innermost .service, but known to sit below a
+        // user manager, and keyed by its whole path: never the system unit of the same name.
+        let user = try #require(CgroupParser.systemdUnit(inPath: "/user.slice/user-1000.slice/user@1000.service/app.slice/syncthing.service"))
+        #expect(user.name == "syncthing.service" && user.userManager)
+        #expect(user.path == "/user.slice/user-1000.slice/user@1000.service/app.slice/syncthing.service")
+        let system = try #require(CgroupParser.systemdUnit(inPath: "/system.slice/syncthing.service"))
+        #expect(system.name == "syncthing.service" && !system.userManager && system.path != user.path)
+        // The user manager itself is a system unit.
+        #expect(CgroupParser.systemdUnit(inPath: "/user.slice/user-1000.slice/user@1000.service/init.scope")?.userManager == false)
+    }
+
+    // MARK: forged cgroups (attacks)
+
+    @Test func theOutermostContainerIDWins() {
+        let a = String(repeating: "a1", count: 32), b = String(repeating: "b2", count: 32)
+        // A process inside container a creates a nested cgroup named after container b.
+        let nested = CgroupParser.parse("0::/system.slice/docker-\(a).scope/\(b)\n")
+        #expect(nested.container?.id == a)
+        #expect(nested.containerPath == "/system.slice/docker-\(a).scope")
+        let nestedPrefixed = CgroupParser.parse("0::/system.slice/docker-\(a).scope/docker-\(b).scope\n")
+        #expect(nestedPrefixed.container?.id == a)
+    }
+
+    @Test func aContainerIDBelowAUserManagerIsMarked() {
+        let id = String(repeating: "c3", count: 32)
+        // `systemd-run --user --scope --unit=docker-<id>` by any user.
+        let forged = CgroupParser.parse("0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker-\(id).scope\n")
+        #expect(forged.container?.id == id && forged.underUserManager)
+        #expect(!CgroupParser.parse("0::/system.slice/docker-\(id).scope\n").underUserManager)
+        // `user@` must be a whole unit name with a numeric uid.
+        #expect(!CgroupParser.parse("0::/system.slice/xuser@1000.service/docker-\(id).scope\n").underUserManager)
+    }
+
+    @Test func hierarchiesNamingDifferentContainersTrustNone() {
+        let a = String(repeating: "d4", count: 32), b = String(repeating: "e5", count: 32)
+        let m = CgroupParser.parse("4:memory:/docker/\(a)\n1:name=systemd:/docker/\(b)\n0::/\n")
+        #expect(m.container == nil && m.conflictingContainers && m.systemdUnit == nil)
     }
 
     @Test func idsMustBeWholeComponentsOfExactlySixtyFourHexDigits() {

@@ -118,9 +118,15 @@ final class SnapshotWorkload: @unchecked Sendable {
 
     /// What a snapshot of the tree must contain, and nothing else: built from what the test set
     /// up, not from /proc. Open flags as the kernel keeps them: O_CREAT and O_TRUNC are dropped
-    /// after open, and every file of a 64-bit process is marked O_LARGEFILE (0o100000 on x86-64).
+    /// after open, and every file of a 64-bit process is marked O_LARGEFILE (the kernel's number,
+    /// which differs by architecture and which Glibc's O_LARGEFILE, 0 on 64-bit, does not give).
     func expectedProcesses() -> [ProcessNode] {
-        let largeCloexec: UInt32 = 0o100000 | UInt32(O_CLOEXEC)
+        #if arch(arm64) || arch(powerpc64) || arch(powerpc64le)
+        let kernelLargeFile: UInt32 = 0o400000
+        #else
+        let kernelLargeFile: UInt32 = 0o100000  // x86-64, riscv64, s390x
+        #endif
+        let largeCloexec: UInt32 = kernelLargeFile | UInt32(O_CLOEXEC)
         let files = [
             FileAccess(path: path("data.log"), flags: UInt32(O_WRONLY | O_APPEND) | largeCloexec),
             FileAccess(path: path("state db"), flags: UInt32(O_RDONLY) | largeCloexec),

@@ -91,9 +91,16 @@ public enum ProfileMerge {
         let warmingUp = age(request, state.version) < config.warmupPeriod
         let outcome = state.version.merge(request.dump, at: time, receivedAt: request.receivedAt, frozen: frozen, closed: closed,
                                           warmingUp: warmingUp)
-        for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
-        // Evaluate at the version's clock, so a late (older) dump does not turn time back.
-        let transitions = evaluate(&state, at: state.version.clock, config: config)
+        // A snapshot is no lifecycle evidence (docs/model.md, Snapshots): its new nodes neither
+        // restart the quiet period nor does it move the version toward a transition.
+        let transitions: [LifecycleTransition]
+        if request.dump.isSnapshot {
+            transitions = []
+        } else {
+            for key in outcome.learned { state.lifecycle[key.type]?.sawNewNodes(at: time) }
+            // Evaluate at the version's clock, so a late (older) dump does not turn time back.
+            transitions = evaluate(&state, at: state.version.clock, config: config)
+        }
         let anomalies = outcome.anomalies.map {
             Anomaly(profileKey: state.version.profileKey, imageTag: state.version.imageTag, node: $0, dumpID: request.dumpID,
                     instanceID: instanceID, at: time)

@@ -114,13 +114,18 @@ public struct ProfileVersion: Sendable, Hashable {
     /// New nodes of `frozen` event types are not learned but returned as anomalies, unless
     /// `warmingUp` (activity right after the instance started is learned, never an anomaly).
     /// New nodes of `closed` types (over their node cap, or unstable) are neither.
+    ///
+    /// A snapshot (`dump.isSnapshot`) is no evidence: it is no sampling unit (`dumps` stays), does
+    /// not move the version's clock, and leaves known nodes' counts alone; its new nodes are learned
+    /// as seen once (singletons, which keep novelty up until a runtime dump shows them too).
     @discardableResult
     public mutating func merge(_ dump: ActivityDump, at time: Int64, receivedAt: Int64? = nil, frozen: Set<EventType> = [],
                                closed: Set<EventType> = [], warmingUp: Bool = false) -> VersionMergeOutcome {
         var outcome = VersionMergeOutcome()
-        outcome.instance = ordinal(for: dump.workload.instanceID, at: time, receivedAt: receivedAt)
+        let evidence = !dump.isSnapshot
+        outcome.instance = ordinal(for: dump.workload.instanceID, at: time, receivedAt: receivedAt, advancingClock: evidence)
         if dump.differentiateArgs { differentiateArgs = true }
-        dumps += 1
+        if evidence { dumps += 1 }
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
         for (key, bits) in ProfileNodeKey.nodes(of: dump) { keys[generalised(key), default: FileOpenBits()].formUnion(bits) }
         var seenInThisDump = Set<ProfileNodeKey>()
@@ -132,6 +137,10 @@ public struct ProfileVersion: Sendable, Hashable {
                     stats.open.formUnion(bits)
                     nodes[key] = stats
                 }
+                continue
+            }
+            if !evidence && nodes[key] != nil {
+                // A snapshot confirms nothing: what a process holds open may predate what it runs now.
                 continue
             }
             if var stats = nodes[key] {
@@ -255,8 +264,8 @@ public struct ProfileVersion: Sendable, Hashable {
         if stats.dumps == 2 { q2[key.type, default: 0] += sign }
     }
 
-    private mutating func ordinal(for id: String, at time: Int64, receivedAt: Int64?) -> Int32 {
-        clock = max(clock, time)
+    private mutating func ordinal(for id: String, at time: Int64, receivedAt: Int64?, advancingClock: Bool = true) -> Int32 {
+        if advancingClock { clock = max(clock, time) }
         if let o = instanceOrdinals[id] {
             instanceList[Int(o)].lastSeen = max(instanceList[Int(o)].lastSeen, time)
             instanceList[Int(o)].firstSeen = min(instanceList[Int(o)].firstSeen, time)
