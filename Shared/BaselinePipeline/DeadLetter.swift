@@ -12,17 +12,32 @@ public enum DeadLetter {
 
     public static func record(for message: KafkaMessage, to topic: String, rejection: Rejection,
                               now: Date = Date(), maxValueBytes: Int = maxValueBytes) -> KafkaRecord {
-        var headers = message.headers
+        // Headers this pipeline gives meaning to are never taken from outside (a forged
+        // `baseline-source-offset` would stand before ours), and originals too large to carry are
+        // dropped, counted: the whole record must fit a message, headers included.
+        var headers = message.headers.filter { !$0.name.hasPrefix("baseline-") }
+        if KafkaHeader.wireBytes(headers) > maxOriginalHeaderBytes {
+            headers = [KafkaHeader(WireHeaders.originalHeadersDropped, String(message.headers.count))]
+        }
         headers.append(KafkaHeader(WireHeaders.errorCode, rejection.code))
         headers.append(KafkaHeader(WireHeaders.errorReason, String(rejection.reason.prefix(2000))))
         headers.append(KafkaHeader(WireHeaders.sourceTopic, message.topic))
         headers.append(KafkaHeader(WireHeaders.sourcePartition, String(message.partition)))
         headers.append(KafkaHeader(WireHeaders.sourceOffset, String(message.offset)))
         headers.append(KafkaHeader(WireHeaders.failedAt, ISO8601DateFormatter().string(from: now)))
-        guard message.value.count > maxValueBytes else {
+        let room = max(0, maxValueBytes - (message.key?.count ?? 0))
+        guard message.value.count > room else {
             return KafkaRecord(topic: topic, key: message.key, value: message.value, headers: headers)
         }
         headers.append(KafkaHeader(WireHeaders.originalBytes, String(message.value.count)))
-        return KafkaRecord(topic: topic, key: message.key, value: Array(message.value.prefix(maxValueBytes)), headers: headers)
+        return KafkaRecord(topic: topic, key: message.key, value: Array(message.value.prefix(room)), headers: headers)
+    }
+
+    /// Original headers larger than this are not carried into a dead letter (or an output).
+    public static let maxOriginalHeaderBytes = 64 * 1024
+
+    /// The input's headers to pass along with an output: none when they would not fit beside it.
+    public static func passedThrough(_ headers: [KafkaHeader]) -> [KafkaHeader] {
+        KafkaHeader.wireBytes(headers) > maxOriginalHeaderBytes ? [] : headers
     }
 }

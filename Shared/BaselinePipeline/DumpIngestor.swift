@@ -53,12 +53,13 @@ public struct DumpIngestor: Sendable {
             CounterCache.shared.increment("baseline_dumps_accepted_total", [("format", request.sourceFormat)])
             // The input's own headers travel along (tracing), with the dump id and the new content type.
             // Headers this pipeline gives meaning to are set here, never passed through from outside.
-            var headers = message.headers.filter {
-                $0.name != WireHeaders.contentType && $0.name != WireHeaders.dumpID && $0.name != WireHeaders.kind
-            }
+            var headers = DeadLetter.passedThrough(message.headers.filter { !$0.name.hasPrefix("baseline-") && $0.name != WireHeaders.contentType })
             headers.append(KafkaHeader(WireHeaders.dumpID, request.dumpID))
             headers.append(KafkaHeader(WireHeaders.contentType, "application/json"))
-            return KafkaRecord(topic: outputTopic, key: WireCatalog.mergeRequests.key(for: request), value: value, headers: headers)
+            let record = KafkaRecord(topic: outputTopic, key: WireCatalog.mergeRequests.key(for: request), value: value, headers: headers)
+            // The whole record must fit, headers and key included (librdkafka counts them).
+            try storage.check(outputBytes: record.wireBytes)
+            return record
         } catch let rejection as Rejection {
             return reject(message, rejection)
         } catch {

@@ -74,10 +74,13 @@ public struct SignalEnricher: Sendable {
                 let result = try await enrich(signal, index: index)
                 let enriched = try EnrichedSignal(original: message.value, baseline: result.context)
                 // What could never be produced goes to the dead letters instead of stalling the partition.
-                if enriched.bytes.count > maxOutputBytes {
-                    throw Rejection("output_too_large", "the enriched signal is \(enriched.bytes.count) bytes; at most \(maxOutputBytes) fit a Kafka message")
+                // Headers and key count too (librdkafka's limit is on the whole record).
+                let record = try KafkaRecord(WireCatalog.enrichedSignals, enriched, key: message.key,
+                                             headers: DeadLetter.passedThrough(message.headers))
+                if record.wireBytes > maxOutputBytes {
+                    throw Rejection("output_too_large", "the enriched signal is \(record.wireBytes) bytes with its headers; at most \(maxOutputBytes) fit a Kafka message")
                 }
-                out.append(try KafkaRecord(WireCatalog.enrichedSignals, enriched, key: message.key, headers: message.headers))
+                out.append(record)
                 if let s = result.suppression { hits.append(s.id) }
                 if tallies != nil, let rule = signal.ruleID { counted.append((rule, result)) }
                 if let suggestion = result.suggestion, !suppressions.isPublished(suggestion.suggestionID),

@@ -90,6 +90,29 @@ import Testing
         #expect(kafka["healthcheck"]["test"].exists)
     }
 
+    /// No well-known database password: compose refuses to start without POSTGRES_PASSWORD
+    /// (`${VAR:?…}`), never falling back to a default (`${VAR:-…}`).
+    @Test func thePasswordHasNoDefault() throws {
+        let text = try RepositoryFiles.text("docker-compose.yml")
+        #expect(text.firstMatch(of: /\$\{POSTGRES_PASSWORD:?-/) == nil, "a default password")
+        let uses = text.matches(of: /\$\{POSTGRES_PASSWORD([^}]*)\}/)
+        #expect(!uses.isEmpty && uses.allSatisfy { $0.1.hasPrefix(":?") })
+        #expect(services["postgres"]?["environment"]["POSTGRES_PASSWORD"].string?.hasPrefix("${POSTGRES_PASSWORD:?") == true)
+    }
+
+    /// Published ports bind the loopback only: on a host with a public address, `9404:9404` would
+    /// publish the API (and Docker's rules bypass the host firewall).
+    @Test func publishedPortsBindTheLoopback() {
+        var published = 0
+        for (name, service) in services {
+            for port in service["ports"].array {
+                published += 1
+                #expect(port.string?.hasPrefix("127.0.0.1:") == true || port["host_ip"].string == "127.0.0.1", "\(name) publishes \(port.raw ?? "")")
+            }
+        }
+        #expect(published > 0, "the API is published")
+    }
+
     @Test func postgresKeepsItsDataOnAVolume() {
         let postgres = services["postgres"] ?? YAMLValue(nil)
         #expect(postgres["image"].string?.hasPrefix("postgres:") == true)

@@ -8,9 +8,35 @@ import Testing
         let ignored = Set(try RepositoryFiles.text(".dockerignore").split(separator: "\n").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
-        for path in [".git", ".build", ".kafka", ".venv", ".data", "Package.resolved"] {
+        for path in [".git", ".build", ".kafka", ".venv", ".data", "Package.resolved", "deploy/kubernetes", ".env"] {
             #expect(ignored.contains(path), ".dockerignore must leave out \(path)")
         }
+    }
+
+    /// An overlay's secrets/ lives under deploy/kubernetes: the build copies named files of deploy/,
+    /// never the folder, so secrets reach no layer even if .dockerignore is changed.
+    @Test func theBuildCopiesNoSecretsFromDeploy() throws {
+        let dockerfile = try RepositoryFiles.text("deploy/Dockerfile")
+        for copy in dockerfile.matches(of: /(?m)^COPY (?!--from)(.+)$/) {
+            let sources = copy.1.split(separator: " ").dropLast()
+            for source in sources where source.hasPrefix("deploy") {
+                #expect(source != "deploy/" && source != "deploy" && !source.hasPrefix("deploy/kubernetes"),
+                        "COPY \(copy.1) brings deploy/kubernetes (overlay secrets) into the build")
+            }
+        }
+        let gitignored = try RepositoryFiles.text(".gitignore").split(separator: "\n")
+        #expect(gitignored.contains(".env") && gitignored.contains("deploy/kubernetes/overlays/*/secrets/"))
+    }
+
+    /// The wheel's librdkafka carries a hashed soname (librdkafka-<hash>.so.1); ldconfig indexes
+    /// sonames, so without the rename the binaries' librdkafka.so.1 is "not found" at run time.
+    @Test func theWheelsLibrdkafkaGetsTheSonameTheBinariesNeed() throws {
+        let dockerfile = try RepositoryFiles.text("deploy/Dockerfile")
+        let build = try #require(dockerfile.components(separatedBy: "\nFROM ").dropFirst().first)
+        #expect(build.contains("patchelf --set-soname librdkafka.so.1 /out/lib/librdkafka.so.1"))
+        #expect(build.contains("readelf -d /out/lib/librdkafka.so.1 | grep -q 'Library soname: \\[librdkafka.so.1\\]'"),
+                "the build checks the soname it set")
+        #expect(build.contains("patchelf") && build.firstMatch(of: /apt-get install[^\n]*patchelf/) != nil, "patchelf is installed")
     }
 
     @Test func theRuntimeGetsTheLibrdkafkaOfScriptsSetupAndNoOther() throws {

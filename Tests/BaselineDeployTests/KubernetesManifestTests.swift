@@ -24,6 +24,28 @@ import Testing
         objects("Deployment").compactMap { d in d["metadata"]["name"].string.flatMap(BaselineServiceName.init(rawValue:)).map { ($0, d) } }
     }
 
+    func autoscaler(of name: BaselineServiceName) -> YAMLValue? {
+        objects("HorizontalPodAutoscaler").first { $0["spec"]["scaleTargetRef"]["name"].string == name.rawValue }
+    }
+
+    /// Every pod template of the base (Deployments and the topic job), by its object's name.
+    var podTemplates: [(String, YAMLValue)] {
+        objects.compactMap { object in
+            let pod = object["spec"]["template"]["spec"]
+            return pod.exists ? (object["metadata"]["name"].string ?? "?", pod) : nil
+        }
+    }
+
+    /// A Kubernetes memory quantity (`512Mi`, `1Gi`, `1G`, bytes) in bytes.
+    static func bytes(_ quantity: String?) -> Int? {
+        guard let quantity else { return nil }
+        let units: [(String, Int)] = [("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("K", 1_000), ("M", 1_000_000), ("G", 1_000_000_000)]
+        for (suffix, factor) in units where quantity.hasSuffix(suffix) {
+            return Int(quantity.dropLast(suffix.count)).map { $0 * factor }
+        }
+        return Int(quantity)
+    }
+
     /// The literals of a ConfigMap the base generates.
     func configMap(_ name: String) -> [String: String] {
         let generator = kustomization["configMapGenerator"].array.first { $0["name"].string == name }
@@ -61,7 +83,13 @@ import Testing
             let container = deployment["spec"]["template"]["spec"]["containers"][0]
             #expect(container["image"].string == "baseline", "\(name)")
             #expect(container["command"].strings == [name.rawValue], "\(name)")
-            #expect(deployment["spec"]["replicas"].string.flatMap(Int.init).map { $0 >= 2 } == true, "\(name): one instance is no failover")
+            // An HPA owns its Deployment's count: a replicas field would reset it on every apply.
+            if let hpa = autoscaler(of: name) {
+                #expect(!deployment["spec"]["replicas"].exists, "\(name): the HorizontalPodAutoscaler sets the replicas")
+                #expect(hpa["spec"]["minReplicas"].string.flatMap(Int.init).map { $0 >= 2 } == true, "\(name): one instance is no failover")
+            } else {
+                #expect(deployment["spec"]["replicas"].string.flatMap(Int.init).map { $0 >= 2 } == true, "\(name): one instance is no failover")
+            }
             // Compose and Kubernetes run the same image: compose's tag `baseline:latest`, the base's `baseline` + newTag.
             #expect(compose[name.rawValue]?["image"].string == "baseline:\(kustomization["images"][0]["newTag"].string ?? "")")
         }
@@ -115,16 +143,93 @@ import Testing
             #expect(container["readinessProbe"]["httpGet"]["path"].string == "/readyz", "\(name)")
             #expect(container["livenessProbe"]["httpGet"]["port"].string == "http", "\(name)")
             #expect(container["readinessProbe"]["httpGet"]["port"].string == "http", "\(name)")
+            // /readyz may take up to 3 s for its checks; the default timeout (1 s) fails ready pods.
+            for probe in ["livenessProbe", "readinessProbe"] {
+                let timeout = container[probe]["timeoutSeconds"].string.flatMap(Int.init) ?? 1
+                #expect(timeout >= 5, "\(name): \(probe) timeoutSeconds \(timeout) is shorter than /readyz may take")
+            }
             let resources = container["resources"]
             #expect(resources["requests"]["cpu"].exists && resources["requests"]["memory"].exists, "\(name)")
-            #expect(resources["limits"]["memory"].exists, "\(name)")
+            // A request far below the limit overcommits the node: under memory pressure the pod is killed.
+            let request = Self.bytes(resources["requests"]["memory"].string), limit = Self.bytes(resources["limits"]["memory"].string)
+            #expect(request != nil && limit != nil && request! * 2 >= limit!, "\(name): memory request below half its limit")
         }
+    }
+
+    /// Pods run as a numeric non-root user (a user name cannot be checked by the kubelet: the pod
+    /// would never start), with no way to gain privileges, a read-only root, and no API token.
+    @Test func everyPodIsLockedDown() {
+        #expect(podTemplates.count == deployments.count + objects("Job").count)
+        for (name, pod) in podTemplates {
+            #expect(pod["automountServiceAccountToken"].string == "false", "\(name)")
+            for container in pod["containers"].array {
+                let context = container["securityContext"], podContext = pod["securityContext"]
+                let nonRoot = (context["runAsNonRoot"].exists ? context : podContext)["runAsNonRoot"].string
+                #expect(nonRoot == "true", "\(name): runAsNonRoot")
+                let user = (context["runAsUser"].exists ? context : podContext)["runAsUser"].string.flatMap(Int.init)
+                #expect(user.map { $0 > 0 } == true, "\(name): runAsNonRoot needs a numeric runAsUser")
+                #expect(context["allowPrivilegeEscalation"].string == "false", "\(name)")
+                #expect(context["readOnlyRootFilesystem"].string == "true", "\(name)")
+                #expect(context["capabilities"]["drop"].strings == ["ALL"], "\(name)")
+            }
+        }
+    }
+
+    /// The services get librdkafka's client settings only; the admin credentials go to the topic job alone.
+    @Test func kafkaCredentialsGoWhereTheyAreUsed() {
+        for (name, pod) in podTemplates {
+            for volume in pod["volumes"].array where volume["secret"]["secretName"].string == "baseline-kafka-credentials" {
+                let keys = volume["secret"]["items"].array.compactMap { $0["key"].string }
+                let isJob = objects("Job").contains { $0["metadata"]["name"].string == name }
+                #expect(keys == [isJob ? "admin.properties" : "client.properties"], "\(name) mounts \(keys.isEmpty ? ["the whole Secret"] : keys)")
+            }
+        }
+    }
+
+    /// An import body is decoded in memory: its limit stays a small part of the API's memory limit.
+    @Test func theAPIsImportLimitFitsItsMemory() throws {
+        let api = try #require(deployments.first { $0.0 == .profileAPI }?.1)
+        let container = api["spec"]["template"]["spec"]["containers"][0]
+        let importBytes = try #require(environment(container)["BASELINE_API_MAX_IMPORT_BYTES"].flatMap(Int.init))
+        let limit = try #require(Self.bytes(container["resources"]["limits"]["memory"].string))
+        #expect(importBytes * 8 <= limit, "an import of \(importBytes) bytes in a pod of \(limit)")
+        #expect(compose["profile-api"]?["environment"]["BASELINE_API_MAX_IMPORT_BYTES"].string == String(importBytes))
+        // Requests keep arriving for a moment after the pod leaves the endpoints.
+        #expect(container["lifecycle"]["preStop"]["exec"]["command"].strings.first == "sleep")
+    }
+
+    /// Nothing reaches a Baseline pod unless a policy lets it: the API's port from the API clients'
+    /// namespaces, the ops endpoint from monitoring's; never from everywhere.
+    @Test func networkPoliciesDenyByDefault() throws {
+        let policies = objects("NetworkPolicy")
+        let denyAll = policies.first {
+            $0["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/part-of"].string == "baseline"
+                && $0["spec"]["policyTypes"].strings.contains("Ingress") && !$0["spec"]["ingress"].exists
+        }
+        #expect(denyAll != nil, "a default-deny policy selecting every Baseline pod")
+        var reachable = Set<String>()
+        for policy in policies {
+            for rule in policy["spec"]["ingress"].array {
+                #expect(!rule["from"].array.isEmpty, "\(policy["metadata"]["name"].string ?? ""): a rule without `from` admits everyone")
+                for peer in rule["from"].array {
+                    #expect(!peer["namespaceSelector"]["matchLabels"].dictionary.isEmpty, "\(policy["metadata"]["name"].string ?? ""): an empty selector admits every namespace")
+                    #expect(!peer["ipBlock"].exists)
+                }
+                #expect(!rule["ports"].array.isEmpty && rule["ports"].array.allSatisfy { $0["port"].string == "http" })
+                if let app = policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].string { reachable.insert(app) }
+            }
+        }
+        #expect(reachable == ["profile-api"], "only the API is reachable beyond monitoring")
     }
 
     @Test func everyDeploymentHasADisruptionBudgetAndScalingStaysWithinPartitions() throws {
         let budgets = objects("PodDisruptionBudget")
         for (name, _) in deployments {
             #expect(budgets.contains { $0["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].string == name.rawValue }, "\(name)")
+        }
+        for budget in budgets {
+            // Pods that are not ready (a database outage) would otherwise block every drain.
+            #expect(budget["spec"]["unhealthyPodEvictionPolicy"].string == "AlwaysAllow", "\(budget["metadata"]["name"].string ?? "")")
         }
         let partitions = try RepositoryFiles.stackTopics()
         let input: [BaselineServiceName: String] = [

@@ -16,9 +16,22 @@ import Testing
         return String(testPort + 1)
     }()
 
-    /// A fixed place per port: a run that died half-way is cleaned up by the next one.
-    var base: URL { URL(fileURLWithPath: "/tmp/baseline-stack-test-\(pgPort)") }
+    /// A fresh directory of mode 700 (mkdtemp): a fixed path in /tmp could be planted by another
+    /// local user with a scripts/stack of their own, which the test would then run, as root.
+    let base: URL
     var checkout: URL { base.appendingPathComponent("home/baseline") }
+    var leftoverPrefix: String { "baseline-stack-test-\(pgPort)-" }
+
+    init() throws {
+        let prefix = "baseline-stack-test-" + (ProcessInfo.processInfo.environment["BASELINE_STACK_TEST_PG_PORT"] ?? "55532") + "-"
+        var template = Array((FileManager.default.temporaryDirectory.path + "/" + prefix + "XXXXXX").utf8CString)
+        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw StackTestError.noTemporaryDirectory(errno)
+        }
+        base = URL(fileURLWithPath: String(cString: created))
+    }
+
+    enum StackTestError: Error { case noTemporaryDirectory(Int32) }
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
@@ -33,13 +46,29 @@ import Testing
                                    environment: environment.merging(extra) { $1 })
     }
 
+    /// A run that died half-way left its cluster running on this port: stop it with its own scripts,
+    /// but only from a real directory (not a link) that this user owns and nobody else may write.
+    func purgeLeftovers() async throws {
+        let files = FileManager.default
+        let temporary = files.temporaryDirectory
+        for name in (try? files.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix(leftoverPrefix) {
+            let leftover = temporary.appendingPathComponent(name)
+            guard leftover.path != base.path, let attributes = try? files.attributesOfItem(atPath: leftover.path),
+                  attributes[.type] as? FileAttributeType == .typeDirectory,
+                  (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid(),
+                  ((attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777) & 0o077 == 0 else { continue }
+            let oldCheckout = leftover.appendingPathComponent("home/baseline")
+            if files.fileExists(atPath: oldCheckout.appendingPathComponent("scripts/stack").path) {
+                _ = try await ShellCommand.run(["bash", "scripts/stack", "purge"], in: oldCheckout, environment: environment)
+            }
+            try? files.removeItem(at: leftover)
+        }
+    }
+
     /// A checkout of the scripts (the broker's venv linked, as worktrees do) under two levels of mode 700.
     func makeCheckout() async throws {
         let files = FileManager.default
-        if files.fileExists(atPath: checkout.appendingPathComponent("scripts/stack").path) {
-            _ = try await stack("purge")
-        }
-        try? files.removeItem(at: base)
+        try await purgeLeftovers()
         try files.createDirectory(at: checkout, withIntermediateDirectories: true)
         for dir in [base, base.appendingPathComponent("home")] {
             try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dir.path)
@@ -110,5 +139,21 @@ import Testing
         try FileManager.default.createDirectory(at: legacy, withIntermediateDirectories: true)
         try Data("15\n".utf8).write(to: legacy.appendingPathComponent("PG_VERSION"))
         #expect(try await stack("pg-data").output == legacy.path + "\n")
+    }
+
+    /// A mistyped BASELINE_PG_DATA naming a directory with other content is neither initialised nor
+    /// handed to the postgres user.
+    @Test func aNonEmptyDirectoryWithoutAClusterIsLeftAlone() async throws {
+        try await makeCheckout()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let occupied = base.appendingPathComponent("occupied")
+        try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: true)
+        try Data("keep\n".utf8).write(to: occupied.appendingPathComponent("precious"))
+        let ownerBefore = try FileManager.default.attributesOfItem(atPath: occupied.path)[.ownerAccountID] as? NSNumber
+        let up = try await stack("up", environment: ["BASELINE_PG_DATA": occupied.path])
+        #expect(up.status != 0 && up.output.contains("is not empty"), "\(up.output)")
+        let ownerAfter = try FileManager.default.attributesOfItem(atPath: occupied.path)[.ownerAccountID] as? NSNumber
+        #expect(ownerAfter == ownerBefore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: occupied.path) == ["precious"])
     }
 }

@@ -1,0 +1,43 @@
+import BaselineCore
+import BaselineKafka
+import BaselinePipeline
+import BaselineWire
+import Foundation
+import Testing
+
+/// Attack shapes: headers count against librdkafka's message.max.bytes (1,000,000 by default). An
+/// output or dead letter that cannot be produced would be retried for ever and stall its partition.
+@Suite struct RecordSizeTests {
+    static let producerLimit = 1_000_000
+
+    static func bigHeaders(_ bytes: Int) -> [KafkaHeader] {
+        (0..<(bytes / 10_000)).map { KafkaHeader(name: "x-trace-\($0)", value: Array(repeating: UInt8(ascii: "a"), count: 10_000)) }
+    }
+
+    @Test func aDeadLetterFitsAMessageWhateverTheOriginalsHeaders() {
+        let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 7, key: Array("k".utf8),
+                                   value: Array(repeating: UInt8(ascii: "{"), count: 899_999), headers: Self.bigHeaders(200_000))
+        let record = DeadLetter.record(for: message, to: Topics.activityDumpsDLQ, rejection: Rejection("invalid_json", "bad"))
+        #expect(record.wireBytes < Self.producerLimit)
+        #expect(record.headers.contains { $0.name == WireHeaders.originalHeadersDropped })
+        #expect(record.headers.last { $0.name == WireHeaders.sourceOffset }?.stringValue == "7")
+    }
+
+    @Test func forgedBaselineHeadersDoNotTravelIntoADeadLetter() {
+        let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 7, key: nil, value: Array("x".utf8),
+                                   headers: [KafkaHeader(WireHeaders.sourceOffset, "999"), KafkaHeader(WireHeaders.errorCode, "forged")])
+        let record = DeadLetter.record(for: message, to: Topics.activityDumpsDLQ, rejection: Rejection("invalid_json", "bad"))
+        #expect(record.headers.filter { $0.name == WireHeaders.sourceOffset }.map(\.stringValue) == ["7"])
+        #expect(record.headers.filter { $0.name == WireHeaders.errorCode }.map(\.stringValue) == ["invalid_json"])
+    }
+
+    @Test func aMergeRequestWithItsHeadersFitsOrIsDeadLettered() throws {
+        let processes = (0..<4000).map { ProcessNode(path: "/usr/bin/p\($0)-" + String(repeating: "x", count: 200)) }
+        let dump = ActivityDump(id: "big-1", workload: Workload(imageName: "app", containerID: "c1"), processes: processes)
+        let value = Array(try JSONEncoder().encode(dump))
+        let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 0, key: nil, value: value,
+                                   headers: Self.bigHeaders(60_000), timestamp: Int64(Date().timeIntervalSince1970 * 1000))
+        let record = DumpIngestor(logger: TestStack.logger).transform(message)
+        #expect(record.wireBytes < Self.producerLimit, "\(record.topic): \(record.wireBytes) bytes")
+    }
+}
