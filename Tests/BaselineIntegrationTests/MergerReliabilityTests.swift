@@ -206,14 +206,6 @@ import Testing
         try await producer.createTopics([(Topics.securityAnomalies, 1)])
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
-            // Committed an hour ago, never published (the process stopped in between).
-            for n in 0..<20 {
-                try await client.query("""
-                    INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
-                    VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
-                            now() - interval '1 hour')
-                    """)
-            }
             let relays = (0..<2).map { _ in
                 ProfileMergeHandler(producer: producer, store: ProfileStore(client: client), cache: VersionCache(capacity: 1),
                                     consumerGroup: TestStack.unique("g"), logger: logger)
@@ -221,7 +213,16 @@ import Testing
             // A round while another session holds the lease (an instance mid-drain) skips: counted, nothing published.
             let skipsBefore = OutboxLeaseSkips.current("anomaly-outbox")
             // (Checked while held: once released, any test's relay may drain these rows.)
+            // The rows are written while the lease is held: no relay of a concurrent test can drain some of them first.
             let publishedWhileHeld = try await OutboxLeaseHolder.holding("anomaly-outbox", client: client) {
+                // Committed an hour ago, never published (the process stopped in between).
+                for n in 0..<20 {
+                    try await client.query("""
+                        INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
+                        VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
+                                now() - interval '1 hour')
+                        """)
+                }
                 await relays[1].drainAnomalyOutbox()
                 return try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client)
             }
