@@ -24,7 +24,10 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
     let modelConfig = model
     let cache = VersionCache(capacity: try config.int(.mergerProfileCacheSize))
 
-    let client = config.database.makeClient(logger: logger)
+    // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
+    // reported on readiness instead of stalling the stage silently.
+    let statementTimeout = try config.int(.databaseStatementTimeoutSeconds)
+    let client = config.database.makeClient(logger: logger, statementTimeout: .seconds(statementTimeout))
     readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = ProfileStore(client: client)
     let producer = try KafkaProducer(configuration: config.kafka, logger: logger)

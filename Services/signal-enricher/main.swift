@@ -22,7 +22,10 @@ await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger i
     enrichment.autoSuppress = autoSuppress
     let enrichmentConfig = enrichment
 
-    let client = config.database.makeClient(logger: logger)
+    // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
+    // reported on readiness instead of stalling the stage silently.
+    let statementTimeout = try config.int(.databaseStatementTimeoutSeconds)
+    let client = config.database.makeClient(logger: logger, statementTimeout: .seconds(statementTimeout))
     readiness.addCheck("postgresql", ReadinessChecks.database(client))
     let store = SuppressionStore(client: client)
     let cache = ProfileContextCache(store: store, capacity: try config.int(.enricherProfileCacheSize),

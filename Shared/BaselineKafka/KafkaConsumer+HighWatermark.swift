@@ -38,8 +38,9 @@ extension KafkaConsumer: PartitionBounds {
                 defer { rd_kafka_topic_partition_list_destroy(list) }
                 let err = rd_kafka_assign(rk, list)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "probe assign \(partition)") }
-                let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
-                while Date() < deadline {
+                // Monotonic: a wall-clock step must not end the probe early or stretch it.
+                let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
+                while ContinuousClock.now < deadline {
                     if let m = rd_kafka_consumer_poll(rk, 100) { rd_kafka_message_destroy(m) }
                     var low: Int64 = -1, high: Int64 = -1
                     if rd_kafka_get_watermark_offsets(rk, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,

@@ -22,8 +22,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Called when partitions are assigned. Returns the offset to start at for some of them
     /// (e.g. offsets stored in PostgreSQL with the effect); the others resume from the group's
     /// committed offset. Runs as a task: polling goes on meanwhile, and the partitions are fetched
-    /// only once it has answered, from the offsets it returned. If it throws, they resume from the
-    /// committed offsets; it is cancelled when the partitions are revoked before it answers.
+    /// only once it has answered, from the offsets it returned. If it throws, it is called again
+    /// after a backoff (200 ms doubling to 30 s; `isAwaitingStartOffsets` meanwhile); it is
+    /// cancelled when the partitions are revoked before it answers.
     public typealias AssignHandler = @Sendable ([KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
     /// Called inside librdkafka's rebalance callback before partitions are taken away; must not block.
     public typealias RevokeHandler = @Sendable ([KafkaTopicPartition]) -> Void

@@ -85,17 +85,27 @@ final class Rebalancer: @unchecked Sendable {
         logger.info("partitions assigned, asking for their start offsets", metadata: ["partitions": "\(tps)"])
         let logger = self.logger
         let task = Task { [self] in
-            var offsets: [KafkaTopicPartition: Int64] = [:]
-            do {
-                offsets = try await onAssign(tps)
-            } catch where Task.isCancelled {
-                return  // revoked or closed meanwhile: nothing to assign
-            } catch {
-                // Downstream effects are idempotent: resuming from the committed offsets is safe.
-                logger.error("assign handler failed, resuming from committed offsets", metadata: ["error": "\(error)"])
-                events?.record(KafkaError("assign handler failed: \(error)"))
+            // Retried until it answers: the group's committed offsets are for lag only when the
+            // handler stores positions itself, so resuming from them could skip or repeat work.
+            // Meanwhile the partitions stay unfetched and the consumer says it awaits start offsets.
+            var delay = Duration.milliseconds(200)
+            var attempt = 0
+            while true {
+                do {
+                    let offsets = try await onAssign(tps)
+                    answer(Answer(ticket: ticket, partitions: tps, offsets: offsets, cooperative: cooperative))
+                    return
+                } catch where Task.isCancelled {
+                    return  // revoked or closed meanwhile: nothing to assign
+                } catch {
+                    attempt += 1
+                    logger.error("assign handler failed (attempt \(attempt)), partitions not fetched; retrying in \(delay)",
+                                 metadata: ["error": "\(error)", "partitions": "\(tps)"])
+                    events?.record(KafkaError("assign handler failed: \(error)"))
+                }
+                do { try await Task.sleep(for: delay * Double.random(in: 0.75...1.25)) } catch { return }
+                delay = min(delay * 2, .seconds(30))
             }
-            answer(Answer(ticket: ticket, partitions: tps, offsets: offsets, cooperative: cooperative))
         }
         lock.withLock { if awaiting.values.contains(ticket) { tasks[ticket] = task } }
     }

@@ -14,14 +14,16 @@ extension ProfileMergeHandler {
     /// de-duplicate on `anomaly_id`.
     public func drainAnomalyOutbox(olderThan seconds: Int = 60) async {
         do {
-            try await OutboxLease.withLease("anomaly-outbox", client: store.client, logger: logger) {
-                let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: store.client)
-                if pending.isEmpty { return }
-                logger.info("publishing \(pending.count) anomalies left unpublished by a previous run")
+            let drained: Bool? = try await OutboxLease.withLease("anomaly-outbox", client: store.client, logger: logger) { conn in
+                let pending = try await ProfileStore.unpublishedAnomalies(olderThan: seconds, limit: 10_000, client: conn)
+                if pending.isEmpty { return true }
+                logger.info("publishing \(pending.count) anomalies left unpublished (older than \(seconds) s)")
                 // The limiter counted these when they were first published; counting them again would
                 // mark them rate-limited and drop them from the outbox for good.
-                await publish(updates: [], anomalies: pending, applyLimit: false)
+                await publish(updates: [], anomalies: pending, applyLimit: false, on: conn)
+                return true
             }
+            OutboxLeaseSkips.record("anomaly-outbox", leased: drained != nil, logger: logger)
         } catch {
             logger.warning("anomaly outbox not drained: \(error)")
         }
@@ -30,7 +32,8 @@ extension ProfileMergeHandler {
     /// Publishes profile updates and (rate-limited) anomalies after the commit. Anomalies are
     /// marked published once the broker acknowledged them, or rate-limited; PostgreSQL keeps
     /// every one, and those left unmarked are published at the next start.
-    func publish(updates: [ProfileUpdate], anomalies: [Anomaly], applyLimit: Bool = true) async {
+    /// `on`: the connection of the outbox lease when draining (default: the pool).
+    func publish(updates: [ProfileUpdate], anomalies: [Anomaly], applyLimit: Bool = true, on connection: (any PostgresQueryable)? = nil) async {
         var records = updates.compactMap { try? KafkaRecord(WireCatalog.profileUpdates, $0) }
         var allowed: [Anomaly] = [], limited: [String] = []
         for a in anomalies {
@@ -48,7 +51,7 @@ extension ProfileMergeHandler {
             }
         }
         do {
-            try await ProfileStore.markAnomalies(published: published, rateLimited: limited, client: store.client)
+            try await ProfileStore.markAnomalies(published: published, rateLimited: limited, client: connection ?? store.client)
         } catch {
             // Unmarked anomalies are published again by the relay: duplicates, never losses (ids de-duplicate).
             logger.warning("anomalies not marked published: \(error)")

@@ -51,14 +51,15 @@ public struct ClockSweeper: Service {
             now = claimed
         }
         let page = try await store.quietLearningVersions(quietSeconds: quietFor.seconds, limit: pageSize, after: cursor.position)
-        // A short page ends the round: the next sweep starts again from the first version.
-        cursor.position = page.count < pageSize ? nil : page.last
         let versions = page.filter { include($0.profileKey) }
-        if versions.isEmpty { return 0 }
         let records = try versions.map { v in
             try KafkaRecord(WireCatalog.clockTicks, ClockTick(profileKey: v.profileKey, imageTag: v.imageTag, at: now), to: topic)
         }
-        _ = try await producer.sendAll(records)
+        if !records.isEmpty { _ = try await producer.sendAll(records) }
+        // Only once the page's ticks are sent (a failed sweep sends the same page again). A short
+        // page ends the round: the next sweep starts again from the first version.
+        cursor.position = page.count < pageSize ? nil : page.last
+        if records.isEmpty { return 0 }
         ticks.increment(by: records.count)
         logger.debug("clock sweep", metadata: ["versions": "\(records.count)"])
         return records.count

@@ -28,11 +28,11 @@ extension ConsumingStage {
                     "source": "\(message.topic)/\(message.partition)/\(message.offset)", "reason": "\(failure.reason)",
                 ])
                 try await deliver([deadLetter(message, Rejection(handler.failureCode, failure.reason))], "dead letter")
-                try await retrying("offsets") { try await handler.skip(one) }
+                try await retrying("offsets", fencedOnly: true) { try await handler.skip(one) }
             }
         }
         // Positions of messages that never reached the handler (rejected when read, already dead-lettered).
-        try await retrying("offsets") { try await handler.skip(BatchSpan(next: batch.next, first: [:])) }
+        try await retrying("offsets", fencedOnly: true) { try await handler.skip(BatchSpan(next: batch.next, first: [:])) }
         return StageOutput.combined(outputs)
     }
 }

@@ -24,8 +24,10 @@ extension ConsumingStage {
     /// Runs `body` until it succeeds: transient failures wait (200 ms doubling to 30 s, ±25 %
     /// jitter) while the stage says why it is not ready; deterministic ones, or unknown ones after
     /// five attempts, are rethrown as `DeterministicFailure`; fencing as `StageFenced`. Without
-    /// `classify`, every failure counts as transient (sends to the broker).
-    func retrying<T>(_ what: String, classify: Bool = true, giveUpOnUnknown: Bool = true,
+    /// `classify`, every failure counts as transient (sends to the broker, seeks). With
+    /// `fencedOnly`, fencing is still rethrown but every other failure is retried (writes of
+    /// positions: no message is to blame, giving up would stop the service).
+    func retrying<T>(_ what: String, classify: Bool = true, fencedOnly: Bool = false, giveUpOnUnknown: Bool = true,
                      _ body: () async throws -> T) async throws -> T {
         var backoff = Backoff()
         var attempt = 0
@@ -39,8 +41,8 @@ extension ConsumingStage {
                 if kind == .fenced { throw StageFenced(underlying: error) }
                 attempt += 1
                 let reason = handler.describe(error)
-                if kind == .deterministic { throw DeterministicFailure(reason: reason, kind: kind) }
-                if kind == .unknown && giveUpOnUnknown && attempt >= 5 { throw DeterministicFailure(reason: reason, kind: kind) }
+                let givesUp = kind == .deterministic || (kind == .unknown && giveUpOnUnknown && attempt >= 5)
+                if givesUp && !fencedOnly { throw DeterministicFailure(reason: reason, kind: kind) }
                 if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
                 metrics.retries.increment()
                 reportProblem("\(what) failing (attempt \(attempt)): \(reason)")

@@ -28,6 +28,12 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
     /// A problem was reported and not cleared yet.
     let reportedProblem = Mutex(false)
     let metrics: StageMetrics
+    /// Per partition: the stored offset of the last fences in a row, and how many.
+    let repeatedFences = Mutex<[KafkaTopicPartition: (offset: Int64, count: Int)]>([:])
+    /// Grows while fences repeat (see `backOffWhenFencedRepeatedly`).
+    let fenceBackoff = Mutex(Backoff())
+    /// Fences in a row at the same stored offset before the stage reports a loop and backs off.
+    static var repeatedFenceLimit: Int { 3 }
 
     public init(name: String, handler: Handler, consumer: KafkaConsumer, producer: KafkaProducer, maxBatch: Int = 500,
                 logger: Logger, onStart: @escaping @Sendable () -> Void = {},
@@ -87,6 +93,7 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
         // after the broker acknowledged; a failed batch never reaches here twice.
         await output.delivered()
         clearProblem()
+        clearRepeatedFences()
         do {
             try await consumer.commit(after: batch)
         } catch {

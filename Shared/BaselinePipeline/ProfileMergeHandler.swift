@@ -102,8 +102,11 @@ public struct ProfileMergeHandler: StageHandler {
                                      logger: logger)
     }
 
-    public func resumePositions(_ partitions: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartition: Int64] {
-        try await MergePositions(store: store, group: consumerGroup).load(partitions)
+    /// The stored positions with the out-of-range policy of an assignment (`StoredPositions`).
+    public func resumePositions(_ partitions: Set<KafkaTopicPartition>, bounds: any PartitionBounds) async throws
+        -> [KafkaTopicPartition: Int64] {
+        let positions = MergePositions(store: store, group: consumerGroup)
+        return try await StoredPositions.checked(try await positions.load(partitions), store: positions, bounds: bounds, logger: logger)
     }
 
     /// Another member may have merged into any cached version.

@@ -123,14 +123,16 @@ public struct SignalEnricher: Sendable {
     public func drainSuggestionOutbox(producer: KafkaProducer) async {
         guard let store else { return }
         do {
-            try await OutboxLease.withLease("suggestion-outbox", client: store.client, logger: logger) {
-                let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000)
-                guard !pending.isEmpty else { return }
+            let drained: Bool? = try await OutboxLease.withLease("suggestion-outbox", client: store.client, logger: logger) { conn in
+                let pending = try await store.unpublishedSuggestions(olderThan: 30, limit: 1000, on: conn)
+                guard !pending.isEmpty else { return true }
                 _ = try await producer.sendAll(pending.map { KafkaRecord(topic: Topics.suppressionSuggestions, key: $0.id, value: $0.message) })
-                try await store.markPublished(pending.map(\.id))
+                try await store.markPublished(pending.map(\.id), on: conn)
                 suppressions.markPublished(pending.map(\.id))
                 logger.info("published \(pending.count) suggestion(s) left unpublished")
+                return true
             }
+            OutboxLeaseSkips.record("suggestion-outbox", leased: drained != nil, logger: logger)
         } catch {
             logger.warning("suggestion outbox not drained: \(error)")
         }

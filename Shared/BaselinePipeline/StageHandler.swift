@@ -33,9 +33,10 @@ public protocol StageHandler: Sendable {
     /// Marks `span` done without handling it (its messages were dead-lettered), for a handler that
     /// stores its positions itself; an empty `first` skips the fencing check.
     func skip(_ span: BatchSpan) async throws
-    /// Where partitions resume after a fenced batch: the handler's stored positions (partitions
-    /// without one go back to the batch's start).
-    func resumePositions(_ partitions: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartition: Int64]
+    /// Where partitions resume after a fenced batch: the handler's stored positions, checked
+    /// against the log's `bounds` (partitions without one go back to the batch's start).
+    func resumePositions(_ partitions: Set<KafkaTopicPartition>, bounds: any PartitionBounds) async throws
+        -> [KafkaTopicPartition: Int64]
     /// Forgets what it holds about partitions this member may no longer own (caches).
     func fenced()
 
@@ -65,7 +66,8 @@ extension StageHandler {
     public var deadLetterTopic: String? { nil }
     public var failureCode: String { "processing_failed" }
     public func skip(_ span: BatchSpan) async throws {}
-    public func resumePositions(_ partitions: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartition: Int64] { [:] }
+    public func resumePositions(_ partitions: Set<KafkaTopicPartition>, bounds: any PartitionBounds) async throws
+        -> [KafkaTopicPartition: Int64] { [:] }
     public func fenced() {}
     public func started() async {}
     public var companions: [any Service] { [] }

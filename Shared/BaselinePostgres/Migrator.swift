@@ -24,12 +24,14 @@ public struct Migrator: Sendable {
     public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         let migrations = self.migrations
         return try await client.withTransaction(logger: logger) { conn in
+            // A service's statement_timeout (profile-api's 10 s, the merger's and enricher's 60 s)
+            // must not cancel a long migration, nor the wait for another instance's (so it comes
+            // before the lock).
+            try await conn.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await conn.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
             // A migration's ALTER waits for the table's lock behind long queries, and every reader
             // then waits behind it: give up after a while instead (Topology.migrate retries).
             try await conn.query("SET LOCAL lock_timeout = '15s'", logger: logger)
-            // A service's statement_timeout (profile-api's 10 s) must not cancel a long migration.
-            try await conn.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await conn.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,

@@ -1,37 +1,34 @@
 import Logging
 import PostgresNIO
 
-/// One drain of an outbox at a time across all instances: a PostgreSQL session advisory lock held
-/// on one pooled connection while the drain runs. Two relays therefore never pick the same
-/// unpublished rows in the same round (ids make a duplicate harmless, this avoids it). The lock
-/// goes with the connection if the process dies; no row is locked, so the paths that mark rows
-/// published never wait for a relay.
+/// One drain of an outbox at a time across all instances: a transaction-scoped PostgreSQL
+/// advisory lock, taken and used on one connection. Two relays therefore never pick the same
+/// unpublished rows in the same round (ids make a duplicate harmless, this avoids it). Commit,
+/// rollback or a lost connection release it: no unlock can fail and leave it held by a pooled
+/// connection. No row is locked up front, so the paths that mark rows published never wait
+/// for a relay beyond the rows it is marking.
 public enum OutboxLease {
-    /// Keeps these locks apart from single-key advisory locks (the migrator's).
-    static let namespace: Int32 = 0x4253_4C4E  // "BSLN"
+    /// Keeps these locks apart from single-key advisory locks (the migrator's). In pg_locks a
+    /// lease is the advisory lock with classid = this and objid = hashtext(name).
+    public static let namespace: Int32 = 0x4253_4C4E  // "BSLN"
 
-    /// Runs `body` holding the lease `name`; nil without running it when another instance holds it.
-    public static func withLease<T>(_ name: String, client: PostgresClient, logger: Logger,
-                                    _ body: () async throws -> T) async throws -> T? {
-        try await client.withConnection { conn in
-            var leased = false
-            for try await got in try await conn.query("SELECT pg_try_advisory_lock(\(namespace), hashtext(\(name)))", logger: logger)
-                .decode(Bool.self) { leased = got }
-            guard leased else { return nil }
-            let result: T
-            do {
-                result = try await body()
-            } catch {
-                try? await release(name, conn: conn, logger: logger)
-                throw error
+    /// Runs `body` in a transaction holding the lease `name`, on that transaction's connection
+    /// (its queries must use `conn`: another pool connection would not see the lease, and a
+    /// pool of one would deadlock). nil without running it when another instance holds it.
+    public static func withLease<T: Sendable>(_ name: String, client: PostgresClient, logger: Logger,
+                                              _ body: (PostgresConnection) async throws -> T) async throws -> T? {
+        do {
+            return try await client.withTransaction(logger: logger) { conn -> T? in
+                var leased = false
+                for try await got in try await conn.query("SELECT pg_try_advisory_xact_lock(\(namespace), hashtext(\(name)))", logger: logger)
+                    .decode(Bool.self) { leased = got }
+                guard leased else { return nil }
+                return try await body(conn)
             }
-            try await release(name, conn: conn, logger: logger)
-            return result
+        } catch let failure as PostgresTransactionError {
+            // The body's own error, as before the transaction (its rollback released the lease).
+            if let error = failure.closureError { throw error }
+            throw failure
         }
-    }
-
-    private static func release(_ name: String, conn: PostgresConnection, logger: Logger) async throws {
-        for try await _ in try await conn.query("SELECT pg_advisory_unlock(\(namespace), hashtext(\(name)))", logger: logger)
-            .decode(Bool.self) {}
     }
 }

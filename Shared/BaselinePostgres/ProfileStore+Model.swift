@@ -242,25 +242,25 @@ extension ProfileStore {
     }
 
     /// Records the outcome of publishing anomalies.
-    public static func markAnomalies(published: [String], rateLimited: [String], client: PostgresClient) async throws {
+    public static func markAnomalies(published: [String], rateLimited: [String], client: any PostgresQueryable) async throws {
         if published.isEmpty && rateLimited.isEmpty { return }
-        try await client.query("""
+        _ = try await client.run("""
             UPDATE anomalies SET published = published OR anomaly_id = ANY(\(published)),
                                  rate_limited = rate_limited OR anomaly_id = ANY(\(rateLimited))
             WHERE anomaly_id = ANY(\(published + rateLimited))
-            """)
+            """, logger: nil)
     }
 
     /// Anomalies stored at least `olderThan` seconds ago but neither published nor rate-limited
     /// (the process stopped between the commit and the publication): the outbox to drain at
     /// start. The age bound leaves anomalies another instance is publishing right now alone.
-    public static func unpublishedAnomalies(olderThan seconds: Int, limit: Int, client: PostgresClient) async throws -> [Anomaly] {
+    public static func unpublishedAnomalies(olderThan seconds: Int, limit: Int, client: any PostgresQueryable) async throws -> [Anomaly] {
         var result: [Anomaly] = []
-        for try await (key, tag, type, node, dump, instance, at) in try await client.query("""
+        for try await (key, tag, type, node, dump, instance, at) in try await client.run("""
             SELECT profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns FROM anomalies
             WHERE NOT published AND NOT rate_limited AND recorded_at < now() - make_interval(secs => \(Double(seconds)))
             ORDER BY recorded_at LIMIT \(Int64(limit))
-            """).decode((String, String, String, String, String, String, Int64).self) {
+            """, logger: nil).decode((String, String, String, String, String, String, Int64).self) {
             guard let t = EventType(rawValue: type) else { continue }
             result.append(Anomaly(profileKey: key, imageTag: tag, node: ProfileNodeKey(type: t, value: node), dumpID: dump,
                                   instanceID: instance, at: at))

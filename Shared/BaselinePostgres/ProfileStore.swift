@@ -162,8 +162,14 @@ extension ProfileStore {
             WHERE consumer_group = \(group) AND topic = ANY(\(Array(Set(firsts.map(\.topic))))) AND partition = ANY(\(Array(Set(firsts.map(\.partition)))))
             ORDER BY topic, partition FOR UPDATE
             """, logger: logger).decode((String, Int32, Int64).self) {
-            if let first = wanted["\(topic)\u{0}\(partition)"], next > first.nextOffset {
+            guard let first = wanted["\(topic)\u{0}\(partition)"] else { continue }
+            if next > first.nextOffset {
                 throw FencedBatch(topic: topic, partition: partition, stored: next, batchStart: first.nextOffset)
+            }
+            if next < first.nextOffset {
+                // Not refused (retention may have removed them: the start-offset check logs that),
+                // but never silent: messages between the stored offset and this batch were not merged.
+                logger.warning("gap before batch: \(topic)[\(partition)] is stored at \(next) but this batch starts at \(first.nextOffset); \(first.nextOffset - next) message(s) were not merged by this group")
             }
         }
     }

@@ -30,19 +30,22 @@ public struct SuppressionStore: Sendable {
     }
 
     /// Marks suggestions published (the broker acknowledged them).
-    public func markPublished(_ ids: [String]) async throws {
+    /// `on`: the connection of an outbox lease (default: the pool).
+    public func markPublished(_ ids: [String], on connection: (any PostgresQueryable)? = nil) async throws {
         guard !ids.isEmpty else { return }
-        try await client.query("UPDATE suppression_suggestions SET published = true WHERE suggestion_id = ANY(\(ids))")
+        _ = try await (connection ?? client).run("UPDATE suppression_suggestions SET published = true WHERE suggestion_id = ANY(\(ids))",
+                                                 logger: nil)
     }
 
     /// Suggestions recorded at least `olderThan` seconds ago and never acknowledged: the outbox.
-    public func unpublishedSuggestions(olderThan seconds: Double, limit: Int) async throws -> [(id: String, message: [UInt8])] {
+    public func unpublishedSuggestions(olderThan seconds: Double, limit: Int, on connection: (any PostgresQueryable)? = nil) async throws
+        -> [(id: String, message: [UInt8])] {
         var out: [(String, [UInt8])] = []
-        for try await (id, message) in try await client.query("""
+        for try await (id, message) in try await (connection ?? client).run("""
             SELECT suggestion_id, message::text FROM suppression_suggestions
             WHERE NOT published AND message IS NOT NULL AND created_at < now() - make_interval(secs => \(seconds))
             ORDER BY created_at LIMIT \(Int64(limit))
-            """).decode((String, String).self) {
+            """, logger: nil).decode((String, String).self) {
             out.append((id, Array(message.utf8)))
         }
         return out.map { (id: $0.0, message: $0.1) }

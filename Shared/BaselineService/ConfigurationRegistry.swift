@@ -21,12 +21,12 @@ public enum ConfigurationRegistry {
                 V.mergerGroup, V.stableMaxNovelty, V.stableMinDumps, V.stableMinInstances, V.stableMinQuietSeconds,
                 V.maxLearningSeconds, V.nodeCap, V.warmupSeconds, V.maxVersionsPerProfile, V.sweepIntervalSeconds,
                 V.sweepQuietSeconds, V.patternThreshold, V.anomalyLimit, V.anomalyWindowSeconds, V.mergerProfileCacheSize,
-                V.acceptedAnomalyIntervalSeconds,
+                V.acceptedAnomalyIntervalSeconds, V.databaseStatementTimeoutSeconds,
             ]
         case .signalEnricher:
             return kafka + [V.databaseURL] + ops + [
                 V.enricherGroup, V.warmupSeconds, V.enricherProfileCacheSize, V.suggestionMinCommonality, V.autoSuppress,
-                V.suppressionRefreshSeconds, V.signalAggregatesPerVersion,
+                V.suppressionRefreshSeconds, V.signalAggregatesPerVersion, V.databaseStatementTimeoutSeconds,
             ]
         case .profileAPI:
             return [V.databaseURL] + ops + [V.apiTokens, V.apiTokensFile, V.apiMaxBodyBytes, V.apiMaxImportBytes, V.apiCORSOrigins,
@@ -73,6 +73,9 @@ extension ConfigurationVariable {
     public static let databaseURL = Self("BASELINE_DATABASE_URL", default: "postgres://baseline:baseline@127.0.0.1:55432/baseline", .text,
                                       required: true,
                                       "PostgreSQL URL; `?sslmode=` disable, prefer or require and `max_connections=N` are understood (the default is the local stack's)")
+    public static let databaseStatementTimeoutSeconds = Self(
+        "BASELINE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: "60", .integer(1...3600),
+        "PostgreSQL cancels a statement that runs longer (SQLSTATE 57014): the stage retries it with backoff and reports it on `/readyz` instead of hanging silently; migrations are exempt")
 
     // MARK: Ops endpoint and logs (every service)
     public static let httpHost = Self("BASELINE_HTTP_HOST", default: "127.0.0.1", .text,

@@ -3,9 +3,10 @@ import PostgresNIO
 
 /// The checks every service registers on its `Readiness`.
 public enum ReadinessChecks {
-    /// Ready once the member joined its group (a standby without partitions is ready too) and
-    /// reaches its brokers.
-    public static func consumer(_ consumer: KafkaConsumer) -> Readiness.Check {
+    /// Ready once the member joined its group (a standby without partitions is ready too), reaches
+    /// its brokers, fetches every partition it was given (start offsets answered) and its loop
+    /// polled within `pollStaleAfter` (a loop stuck in a batch consumes nothing).
+    public static func consumer(_ consumer: KafkaConsumer, pollStaleAfter: Duration = .seconds(60)) -> Readiness.Check {
         {
             let health = consumer.health
             if health.isClosed { return "consumer closed" }
@@ -13,6 +14,12 @@ public enum ReadinessChecks {
             // Before the first rebalance the member has not joined its group yet. After it, a member
             // without partitions (more members than partitions) is a ready standby.
             if consumer.rebalanceCount == 0 { return "joining the consumer group" }
+            // Assigned partitions are not fetched until their start offsets are known.
+            if consumer.isAwaitingStartOffsets { return "awaiting start offsets" }
+            if let last = consumer.lastSuccessfulPoll {
+                let idle = ContinuousClock.now - last
+                if idle > pollStaleAfter { return "no poll for \(idle.components.seconds) s" }
+            }
             return nil
         }
     }

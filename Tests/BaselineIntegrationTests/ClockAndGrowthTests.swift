@@ -1,6 +1,6 @@
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline
+@testable import BaselinePipeline
 import BaselinePostgres
 import BaselineWire
 import Foundation
@@ -77,6 +77,16 @@ import Testing
             // tests' versions share the database).
             let sweeper = ClockSweeper(store: ProfileStore(client: client), producer: producer, quietFor: .zero, topic: ticks, pageSize: 2,
                                        startAfter: (profileKey: prefix, imageTag: ""), logger: logger)
+            // A sweep whose ticks cannot be sent (the broker is unreachable) must not page on: the
+            // versions of that page would wait a whole round for their ticks.
+            let closed = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+            await closed.close()
+            let failing = ClockSweeper(store: ProfileStore(client: client), producer: closed, quietFor: .zero, topic: ticks, pageSize: 2,
+                                       startAfter: (profileKey: prefix, imageTag: ""), logger: logger)
+            await #expect(throws: (any Error).self) {
+                try await failing.sweep(at: 3600 * Self.second, including: { $0.hasPrefix(prefix + "-") })
+            }
+            #expect(failing.cursor.position?.profileKey == prefix, "the cursor moved past a page that was not sent")
             var sent: [Int] = []
             for round in 0..<3 {
                 sent.append(try await sweeper.sweep(at: Int64(round + 1) * 3600 * Self.second, including: { $0.hasPrefix(prefix + "-") }))

@@ -116,6 +116,34 @@ import Testing
         await consumer.close()
     }
 
+    /// An `onAssign` that fails (the database is down) is asked again: the partitions are not
+    /// fetched from the group's committed offsets meanwhile, which would skip or repeat work.
+    @Test func aFailingAssignHandlerIsRetriedNeverBypassed() async throws {
+        let (topic, producer) = try await makeTopic(partitions: 1)
+        defer { producer.triggerClose() }
+        _ = try await producer.sendAll((0..<6).map { KafkaRecord(topic: topic, key: nil, value: Array("m\($0)".utf8)) })
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let calls = MergerFencingTests.Samples<Int>()
+        let consumer = try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("retry"), topics: [topic],
+                                         onAssign: { _ in
+                                             calls.append(1)
+                                             let call = calls.all.count
+                                             if call <= 2 { throw KafkaError("database down (call \(call))") }
+                                             return [tp: 4]
+                                         }, logger: logger)
+        var got: [KafkaMessage] = []
+        var sawAwaiting = false
+        let deadline = ContinuousClock.now + .seconds(20)
+        while got.count < 2 && ContinuousClock.now < deadline {
+            got += try await consumer.poll(maxMessages: 100, maxWaitMs: 200)
+            if consumer.isAwaitingStartOffsets { sawAwaiting = true }
+        }
+        #expect(got.map(\.offset) == [4, 5])
+        #expect(calls.all.count == 3)
+        #expect(sawAwaiting)
+        await consumer.close()
+    }
+
     @Test func twoConsumersInOneGroupSplitThePartitions() async throws {
         let (topic, producer) = try await makeTopic(partitions: 4)
         defer { producer.triggerClose() }

@@ -86,9 +86,14 @@ import Testing
         let topic = TestStack.unique("merge"), referenceTopic = TestStack.unique("merge")
         try await producer.createTopics([(topic, 1), (referenceTopic, 1)])
         let group = TestStack.unique("g")
-        // librdkafka drops a member that has not polled for max.poll.interval.ms (never below the session timeout).
-        let session = Int(TestStack.kafkaProperties["session.timeout.ms"] ?? "") ?? 45_000
+        // Set here, not taken from BASELINE_KAFKA_PROPERTIES: librdkafka's default session timeout
+        // (45 s) would outlast every wait below. librdkafka drops a member that has not polled for
+        // max.poll.interval.ms (never below the session timeout).
+        let session = 3_000
         let stallLimit = max(3_000, session)
+        let groupTimeouts = ["session.timeout.ms": "\(session)", "heartbeat.interval.ms": "500"]
+        // A wait that spans the group noticing a stalled or new member and rebalancing.
+        let rebalanceWait = max(Duration.seconds(30), .milliseconds(stallLimit * 4) + .seconds(15))
 
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
@@ -105,7 +110,7 @@ import Testing
             // B joins first, so it leads the group (see docs/reliability.md: Tansu never replaces a leader
             // that left mid-rebalance); A's id sorts first, so A is given the partition once it joins.
             let (stageB, consumerB) = try member("b-standby", group: group, topic: topic, client: client, producer: producer,
-                                                 logger: TestStack.logger)
+                                                 logger: TestStack.logger, extra: groupTimeouts)
             let stopped = Samples<String>()
             let offsets = Samples<Int64>(), nodeDumps = Samples<Int64>(), versionDumps = Samples<Int64>()
             let done = Flag()
@@ -114,11 +119,11 @@ import Testing
                 tasks.addTask {
                     do { try await stageB.run() } catch where !done.isSet { stopped.append("B: \(error)") }
                 }
-                try await waitUntil("B joined the group and holds the partition") { !consumerB.assignment.isEmpty }
+                try await waitUntil("B joined the group and holds the partition", timeout: rebalanceWait) { !consumerB.assignment.isEmpty }
                 // A joins only now (a consumer joins its group when it is built).
                 let (stageA, consumerA) = try member(
                     "a-stalls", group: group, topic: topic, client: client, producer: producer, logger: loggerA,
-                    extra: ["max.poll.interval.ms": "\(stallLimit)"],
+                    extra: groupTimeouts.merging(["max.poll.interval.ms": "\(stallLimit)"]) { $1 },
                     beforeWrite: { items in
                         // The first batch holding the second group of dumps stalls here, merged but unwritten.
                         guard items.contains(where: { if case .dump(let r) = $0.0 { r.dumpID == heldDump } else { false } }),
@@ -129,7 +134,7 @@ import Testing
                 tasks.addTask {
                     do { try await stageA.run() } catch where !done.isSet { stopped.append("A: \(error)") }
                 }
-                try await waitUntil("A took the partition from B") { !consumerA.assignment.isEmpty && consumerB.assignment.isEmpty }
+                try await waitUntil("A took the partition from B", timeout: rebalanceWait) { !consumerA.assignment.isEmpty && consumerB.assignment.isEmpty }
                 // Watch the stored offset and the statistics while the members fight over the partition.
                 tasks.addTask {
                     while !done.isSet {
@@ -149,7 +154,7 @@ import Testing
                 // drops it after max.poll.interval.ms and B is given the partition.
                 try await fixtures.produce(Array(requests[4..<8]), to: topic, producer: producer)
                 try await waitUntil("A stalls mid-batch") { holding.isSet }
-                try await waitUntil("B took the partition while A stalls") { !consumerB.assignment.isEmpty }
+                try await waitUntil("B took the partition while A stalls", timeout: rebalanceWait) { !consumerB.assignment.isEmpty }
                 #expect(holding.isSet && !release.isSet)
                 // B re-reads from the stored offset: the batch A holds, then the last four.
                 try await fixtures.produce(Array(requests[8..<12]), to: topic, producer: producer)
@@ -167,7 +172,7 @@ import Testing
                 #expect(fenced, "A's stale batch was not refused")
                 // A polls again, learns it lost the partition, rejoins the group and (its id sorting first)
                 // is given it back, from the offset B stored.
-                try await waitUntil("A rejoined and owns the partition again") {
+                try await waitUntil("A rejoined and owns the partition again", timeout: rebalanceWait) {
                     consumerA.rebalanceCount > rebalancesOfA && !consumerA.assignment.isEmpty && consumerB.assignment.isEmpty
                 }
                 try await Task.sleep(for: .milliseconds(500))

@@ -165,12 +165,25 @@ import Testing
                 }
             }
             while !written.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            let stalePID = MergerFencingTests.Samples<Int32>()
             let stale = Task {
                 try await client.withTransaction(logger: logger) { conn in
+                    for try await pid in try await conn.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) {
+                        stalePID.append(pid)
+                    }
                     _ = try await ProfileStore.write(staleBatch, group: group, conn: conn, logger: logger)
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))  // the stale member is waiting on the owner now
+            // The stale member is waiting on the owner's lock now (not merely started).
+            let deadline = ContinuousClock.now + .seconds(20)
+            var waiting = false
+            while !waiting && ContinuousClock.now < deadline {
+                if let pid = stalePID.all.first {
+                    waiting = try await count("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND wait_event_type = 'Lock'", client) == 1
+                }
+                if !waiting { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(waiting, "the stale transaction never waited on the owner's lock")
             commit.set()
             try await owner.value
             await #expect(throws: (any Error).self) { try await stale.value }
@@ -193,18 +206,28 @@ import Testing
         try await producer.createTopics([(Topics.securityAnomalies, 1)])
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
-            // Committed an hour ago, never published (the process stopped in between).
-            for n in 0..<20 {
-                try await client.query("""
-                    INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
-                    VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
-                            now() - interval '1 hour')
-                    """)
-            }
             let relays = (0..<2).map { _ in
                 ProfileMergeHandler(producer: producer, store: ProfileStore(client: client), cache: VersionCache(capacity: 1),
                                     consumerGroup: TestStack.unique("g"), logger: logger)
             }
+            // A round while another session holds the lease (an instance mid-drain) skips: counted, nothing published.
+            let skipsBefore = OutboxLeaseSkips.current("anomaly-outbox")
+            // (Checked while held: once released, any test's relay may drain these rows.)
+            // The rows are written while the lease is held: no relay of a concurrent test can drain some of them first.
+            let publishedWhileHeld = try await OutboxLeaseHolder.holding("anomaly-outbox", client: client) {
+                // Committed an hour ago, never published (the process stopped in between).
+                for n in 0..<20 {
+                    try await client.query("""
+                        INSERT INTO anomalies (anomaly_id, profile_key, image_tag, event_type, node_key, dump_id, instance_id, at_ns, recorded_at)
+                        VALUES (\("\(image)|v1|exec:/app > /bin/x\(n)|d"), \(image), 'v1', 'exec', \("/app > /bin/x\(n)"), 'd', 'i', \(Int64(n)),
+                                now() - interval '1 hour')
+                        """)
+                }
+                await relays[1].drainAnomalyOutbox()
+                return try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client)
+            }
+            #expect(OutboxLeaseSkips.current("anomaly-outbox") > skipsBefore)
+            #expect(publishedWhileHeld == 0)
             async let first: Void = relays[0].drainAnomalyOutbox()
             async let second: Void = relays[1].drainAnomalyOutbox()
             _ = await (first, second)
@@ -217,7 +240,8 @@ import Testing
             }
             #expect(try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client) == 20)
         }
-        let events = try await TestStack.collect(Topics.securityAnomalies, count: 40, timeout: .seconds(5)) { $0.keyString == image }
+        // One more than published: a duplicate ends the read early, else all of the topic has time to be read.
+        let events = try await TestStack.collect(Topics.securityAnomalies, count: 21, timeout: .seconds(20)) { $0.keyString == image }
         let ids = events.compactMap { try? WireCatalog.securityAnomalies.decode($0.value).anomalyID }
         #expect(ids.count == 20 && Set(ids).count == 20, "\(ids.count) published for 20 anomalies")
     }

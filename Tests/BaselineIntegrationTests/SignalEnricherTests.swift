@@ -1,6 +1,6 @@
 import BaselineCore
 import BaselineKafka
-import BaselinePipeline
+@testable import BaselinePipeline
 import BaselinePostgres
 import BaselineWire
 import Foundation
@@ -216,6 +216,20 @@ import Testing
             // Recorded a minute ago and never acknowledged (the broker failed in between).
             try await client.query("UPDATE suppression_suggestions SET created_at = now() - interval '1 minute' WHERE suggestion_id = ANY(\(ids))")
             let relays = (0..<2).map { _ in SignalEnricher(cache: nil, store: store, logger: logger) }
+            // A round while another session holds the lease (an instance mid-drain) skips: counted, nothing published.
+            let skipsBefore = OutboxLeaseSkips.current("suggestion-outbox")
+            // (Checked while held: once released, any test's relay may drain these rows.)
+            let unpublished = try await OutboxLeaseHolder.holding("suggestion-outbox", client: client) {
+                await relays[1].drainSuggestionOutbox(producer: producer)
+                var unpublished: Int64 = -1
+                for try await c in try await client.query(
+                    "SELECT count(*) FROM suppression_suggestions WHERE suggestion_id = ANY(\(ids)) AND NOT published").decode(Int64.self) {
+                    unpublished = c
+                }
+                return unpublished
+            }
+            #expect(OutboxLeaseSkips.current("suggestion-outbox") > skipsBefore)
+            #expect(unpublished == 10)
             async let first: Void = relays[0].drainSuggestionOutbox(producer: producer)
             async let second: Void = relays[1].drainSuggestionOutbox(producer: producer)
             _ = await (first, second)
@@ -233,7 +247,8 @@ import Testing
             }
             #expect(try await published() == 10)
         }
-        let events = try await TestStack.collect(Topics.suppressionSuggestions, count: 20, timeout: .seconds(5)) {
+        // One more than published: a duplicate ends the read early, else all of the topic has time to be read.
+        let events = try await TestStack.collect(Topics.suppressionSuggestions, count: 11, timeout: .seconds(20)) {
             $0.keyString.map(ids.contains) ?? false
         }
         #expect(events.count == 10 && Set(events.compactMap(\.keyString)) == Set(ids), "\(events.count) published for 10 suggestions")

@@ -13,11 +13,16 @@ import Foundation
 ///         └── /usr/bin/sleep 301
 ///
 /// A launcher closes every inherited fd above 2 and execs the shell, and standard streams are
-/// /dev/null, so nothing the test runner holds open leaks into the tree.
+/// /dev/null, so nothing the test runner holds open leaks into the tree. It is started with
+/// posix_spawn and reaped with waitpid, not with Foundation's `Process`: Process learns that a
+/// child ended when a socket the child inherited closes, and then waits for that pid on the one
+/// thread that watches every Process. The launcher closes that socket at once, so that thread
+/// would block until the tree ends, and every other test's `waitUntilExit` with it (a deadlock
+/// once those waits fill Swift's cooperative pool, which has one thread per core).
 /// (Compiled into BaselineSnapshotTests and, through a link, BaselineIntegrationTests.)
 final class SnapshotWorkload: @unchecked Sendable {
     let directory: URL
-    let process: Process
+    let launcherPID: pid_t
     /// Ports the server bound (the kernel chose them) and the pids of the tree.
     let tcpPort: Int, tcp6Port: Int, udpPort: Int
     let shellPID: Int64, serverPID: Int64, serverChildPID: Int64, shellChildPID: Int64
@@ -64,14 +69,8 @@ final class SnapshotWorkload: @unchecked Sendable {
         try Data("state".utf8).write(to: directory.appendingPathComponent("state db"))
         try Data("odd".utf8).write(to: directory.appendingPathComponent("line\nbreak.txt"))
 
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = ["-c", Self.launcher, Self.shell, "-c", Self.script, directory.path]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        shellPID = Int64(process.processIdentifier)
+        launcherPID = try Self.spawn([Self.python, "-c", Self.launcher, Self.shell, "-c", Self.script, directory.path])
+        shellPID = Int64(launcherPID)
 
         // Ready: the server wrote its ports, and every process of the tree runs its final program
         // (a child between fork and exec still runs the shell's or python's image).
@@ -88,12 +87,13 @@ final class SnapshotWorkload: @unchecked Sendable {
                 ready?["sleeper"] = sleeper
                 break
             }
-            if !process.isRunning { break }
+            if Self.hasExited(launcherPID) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
         guard let ready, let tcp = ready["tcp"], let tcp6 = ready["tcp6"], let udp = ready["udp"], let server = ready["server"],
               let child = ready["child"], let sleeper = ready["sleeper"] else {
-            process.terminate()
+            kill(launcherPID, SIGKILL)
+            Self.reap(launcherPID)
             throw Failure(description: "the workload did not start in time (see \(directory.path))")
         }
         (tcpPort, tcp6Port, udpPort) = (tcp, tcp6, udp)
@@ -102,8 +102,34 @@ final class SnapshotWorkload: @unchecked Sendable {
 
     func stop() {
         for pid in [serverChildPID, shellChildPID, serverPID, shellPID] { kill(pid_t(pid), SIGKILL) }
-        process.waitUntilExit()
+        Self.reap(launcherPID)
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts `arguments` with standard streams on /dev/null and the runner's environment.
+    static func spawn(_ arguments: [String]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard status == 0 else { throw Failure(description: "posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
+        return pid
+    }
+
+    /// True once `pid` (a child of this process) has ended; reaps it then.
+    static func hasExited(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
+    }
+
+    /// Waits for `pid`, which was sent SIGKILL, to end (briefly: the kernel ends it at once).
+    static func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
