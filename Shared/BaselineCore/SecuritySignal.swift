@@ -256,11 +256,22 @@ public enum WorkloadTags {
         var result: [String: String] = [:]
         for tag in tags {
             guard let colon = tag.firstIndex(of: ":") else { continue }
-            let key = String(tag[..<colon]).trimmingCharacters(in: .whitespaces).lowercased()
-            let value = String(tag[tag.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            let key = trimmingSpaces(tag[..<colon]).lowercased()
+            let value = trimmingSpaces(tag[tag.index(after: colon)...])
             if !key.isEmpty && !value.isEmpty && result[key] == nil { result[key] = value }
         }
         return result
+    }
+
+    /// `trimmingCharacters(in: .whitespaces)` without Foundation's bridging for ASCII tags (every
+    /// signal's tags pass here): in ASCII that set is space and tab. Other text keeps Foundation's
+    /// own definition.
+    static func trimmingSpaces(_ s: Substring) -> String {
+        let utf8 = s.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return String(s).trimmingCharacters(in: .whitespaces) }
+        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+              let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
+        return String(s[first...last])
     }
 
     /// A workload when the tags name an image (or at least a service); nil otherwise.

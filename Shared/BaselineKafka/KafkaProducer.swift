@@ -12,7 +12,7 @@ import ServiceLifecycle
 ///
 /// Readiness: `health` (closed, all brokers down, latest librdkafka error; see `KafkaHealth`).
 public final class KafkaProducer: @unchecked Sendable {
-    private let client: KafkaClient
+    let client: KafkaClient
     private let logger: Logger
 
     public init(configuration: KafkaConfiguration, extraProperties: [String: String] = [:], logger: Logger) throws {

@@ -25,6 +25,42 @@ public struct PatternMiner: Sendable, Hashable, Codable {
     }
 
     static func tokens(_ name: String) -> [Token] {
+        if name.utf8.allSatisfy({ $0 < 0x80 }) { return asciiTokens(name) }
+        return unicodeTokens(name)
+    }
+
+    /// `unicodeTokens` for ASCII names, byte by byte (the merge and the matcher tokenise every file
+    /// name; grapheme breaking and Unicode property look-ups dominated their cost). In ASCII a
+    /// letter is A–Z or a–z and a number is 0–9, exactly what `Character.isLetter`/`isNumber` say;
+    /// "\r\n", one Character, is two non-word bytes here: the same non-word run.
+    static func asciiTokens(_ name: String) -> [Token] {
+        var out: [Token] = []
+        let utf8 = name.utf8
+        var start = utf8.startIndex
+        var inWord: Bool?
+        var hasDigit = false
+        var i = utf8.startIndex
+        while i < utf8.endIndex {
+            let b = utf8[i]
+            let digit = b >= 0x30 && b <= 0x39
+            let letter = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            let star = b == 0x2A
+            let word = letter || digit || star
+            if word != inWord {
+                if let w = inWord, start < i { out.append(Token(text: name[start..<i], isWord: w, varies: w && hasDigit)) }
+                start = i
+                inWord = word
+                hasDigit = false
+            }
+            if digit || star { hasDigit = true }
+            i = utf8.index(after: i)
+        }
+        if let w = inWord, start < utf8.endIndex { out.append(Token(text: name[start..<utf8.endIndex], isWord: w, varies: w && hasDigit)) }
+        return out
+    }
+
+    /// Tokens by Unicode character properties (any name).
+    static func unicodeTokens(_ name: String) -> [Token] {
         var out: [Token] = []
         var start = name.startIndex
         var i = name.startIndex

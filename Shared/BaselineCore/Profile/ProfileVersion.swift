@@ -129,7 +129,8 @@ public struct ProfileVersion: Sendable, Hashable {
         var keys: [ProfileNodeKey: FileOpenBits] = [:]
         for (key, bits) in ProfileNodeKey.nodes(of: dump) { keys[generalised(key), default: FileOpenBits()].formUnion(bits) }
         var seenInThisDump = Set<ProfileNodeKey>()
-        for (rawKey, bits) in keys.sorted(by: { $0.key.description < $1.key.description }) {
+        // In a fixed order (the keys' descriptions, computed once each), so merges are deterministic.
+        for (_, rawKey, bits) in keys.map({ ($0.key.description, $0.key, $0.value) }).sorted(by: { $0.0 < $1.0 }) {
             // A pattern mined earlier in this same dump covers the rest of its siblings.
             let key = rawKey.type == .file ? generalised(rawKey) : rawKey
             if !seenInThisDump.insert(key).inserted {
@@ -195,8 +196,9 @@ public struct ProfileVersion: Sendable, Hashable {
 
     /// The key a file node is stored under: the pattern of its directory that covers its name, if any.
     public func generalised(_ key: ProfileNodeKey) -> ProfileNodeKey {
-        guard key.type == .file, let (dir, name) = Self.fileParts(key),
-              let candidates = patterns[dir]?[PatternMiner.skeleton(of: name)] else { return key }
+        // Most directories have no pattern: look the directory up before tokenising the name.
+        guard key.type == .file, !patterns.isEmpty, let (dir, name) = Self.fileParts(key), let byDir = patterns[dir],
+              let candidates = byDir[PatternMiner.skeleton(of: name)] else { return key }
         for pattern in candidates where PatternMiner.matches(name, pattern: pattern) { return Self.fileKey(dir: dir, name: pattern) }
         return key
     }
@@ -281,7 +283,20 @@ public struct ProfileVersion: Sendable, Hashable {
     /// The ordinal of a known instance.
     public func ordinal(of id: String) -> Int32? { instanceOrdinals[id] }
 
+    /// A file node's lineage + directory (the key of its patterns and clusters) and its name.
     static func fileParts(_ key: ProfileNodeKey) -> (dir: String, name: String)? {
+        guard key.type == .file, let bar = key.value.firstRange(ofASCII: " | ") else { return nil }
+        let value = key.value
+        let path = value[bar.upperBound...]
+        // ASCII: "lineage | dir" is the key's own prefix up to the path's last slash (one copy, no
+        // concatenation; every file key of every merge passes here, twice).
+        guard path.utf8.allSatisfy({ $0 < 0x80 }) else { return filePartsByCharacters(key) }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return (String(value[..<bar.upperBound]), String(path)) }
+        return (String(value[..<slash]), String(value[value.utf8.index(after: slash)...]))
+    }
+
+    /// `fileParts` by Characters (any key).
+    static func filePartsByCharacters(_ key: ProfileNodeKey) -> (dir: String, name: String)? {
         guard key.type == .file, let bar = key.value.firstRange(ofASCII: " | ") else { return nil }
         let lineage = key.value[..<bar.lowerBound]
         let (dir, name) = PatternMiner.split(String(key.value[bar.upperBound...]))

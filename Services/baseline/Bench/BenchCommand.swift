@@ -1,0 +1,82 @@
+import ArgumentParser
+import BaselineCore
+import BaselineKafka
+import BaselineWire
+import Foundation
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks: the whole pipeline against this machine's own ceilings, or matching alone.",
+        subcommands: [All.self, Match.self, Growth.self, GrowthPointCommand.self], defaultSubcommand: All.self)
+
+    struct All: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "all",
+            abstract: "Measure the whole pipeline on the local stack and print one table: each figure beside its ceiling and target.",
+            discussion: """
+                Runs the real services (dump-consumer, profile-merger, signal-enricher from the directory this executable is in) \
+                as child processes against the given broker and a database it creates afresh (--bench-database, dropped first). \
+                The broker must be one of the bench's own: the pipeline's topics are deleted and created again, and services \
+                of another stack on it would take part. Use a release build (scripts/bench does all of this). Exits 1 when a \
+                target is missed.
+                """)
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var db: DatabaseOptions
+        @Option(name: .customLong("bench-database"), help: "Database to drop and create for the run.") var benchDatabase = "baseline_bench"
+        @Flag(name: .customLong("reset-topics"), help: "Delete and re-create topics that already hold messages (a broker of the bench's own).")
+        var resetTopics = false
+        @Flag(help: "A short run (smoke test): every figure, small workloads, no verdicts worth reading.") var quick = false
+        @Option(help: "Generated dumps for the ingest figures.") var dumps: Int?
+        @Option(name: .customLong("nodes-per-dump"), help: "Nodes of each ingested dump.") var nodesPerDump = 200
+        @Option(help: "Signals for the enrichment figures.") var signals: Int?
+        @Option(help: "How often the same workload's dumps are sent again for the storage growth figure.") var repeats: Int?
+        @Option(name: .customLong("latency-rate"), help: "Offered load of the latency figure, signals/s.") var latencyRate = 5000
+        @Option(name: .customLong("latency-seconds"), help: "How long the offered load lasts.") var latencySeconds: Double?
+        @Option(name: .customLong("resident-nodes"), help: "Nodes of the profile whose resident size is measured.") var residentNodes: Int?
+        @Option(name: .customLong("match-sizes"), help: "Profile sizes for the match cost, comma-separated.") var matchSizes: String?
+        @Option(help: "Partitions of the re-created topics.") var partitions: Int32 = 4
+        @Option(help: "Directory of the service executables (default: this executable's).") var bin: String?
+
+        func run() async throws {
+            let plan = BenchPlan(
+                dumps: dumps ?? (quick ? 200 : 3000), signals: signals ?? (quick ? 2000 : 50_000), repeats: repeats ?? (quick ? 10 : 1000),
+                latencyRate: latencyRate, latencySeconds: latencySeconds ?? (quick ? 1 : 10),
+                residentNodes: residentNodes ?? (quick ? 5000 : 50_000),
+                matchSizes: (matchSizes ?? (quick ? "100,1000" : "100,1000,10000,100000")).split(separator: ",").compactMap { Int($0) },
+                matches: quick ? 20_000 : 200_000, nodesPerDump: nodesPerDump)
+            guard plan.dumps > 0, plan.signals > 0, plan.repeats > 0, plan.latencyRate > 0, plan.latencySeconds > 0,
+                  plan.residentNodes > 0, !plan.matchSizes.isEmpty, partitions > 0 else {
+                throw ValidationError("counts, sizes, rates and partitions must be positive")
+            }
+            let logs = FileManager.default.temporaryDirectory.appendingPathComponent("baseline-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+            let stack = BenchStack(kafka: try kafka.configuration(), databaseURL: db.database, databaseName: benchDatabase,
+                                   partitions: partitions, binDirectory: bin ?? ServiceProcess.ownBinDirectory, logDirectory: logs)
+            let run = BenchRun(plan: plan, stack: stack, resetTopics: resetTopics)
+            let table = try await run.measure()
+            print(table.render())
+            print("\nservice logs: \(logs)")
+            // A quick run is a smoke test: its figures are too small to judge.
+            if !table.missed.isEmpty && !quick {
+                print("missed: " + table.missed.map(\.figure).joined(separator: "; "))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// How much the bench does.
+struct BenchPlan: Sendable {
+    var dumps: Int
+    var signals: Int
+    var repeats: Int
+    var latencyRate: Int
+    var latencySeconds: Double
+    var residentNodes: Int
+    var matchSizes: [Int]
+    var matches: Int
+    /// Size of the ingested dumps (the generator's trees, padded with shared libraries).
+    var nodesPerDump = 200
+    /// Dumps of one container sent again `repeats` times for the storage growth figure.
+    var repeatedDumps = 4
+}

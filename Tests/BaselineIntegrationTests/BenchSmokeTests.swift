@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// `baseline bench --quick` runs end to end (the real services as children, a broker of its own,
+/// a fresh database) and prints every figure. A smoke test only: the figures of a debug build on
+/// a shared machine mean nothing, so no number is checked (benchmarks are not tests).
+@Suite struct BenchSmokeTests {
+    /// The bench deletes and re-creates the pipeline's topics, so it gets a broker of its own
+    /// (scripts/test starts one): never the tests' shared broker.
+    static let brokers = ProcessInfo.processInfo.environment["BASELINE_BENCH_KAFKA_BROKERS"]
+
+    @Test func quickBenchPrintsEveryFigure() async throws {
+        try TestStack.requireDatabase()
+        guard let brokers = Self.brokers, TestStack.portOpen(brokers) else {
+            Issue.record("BASELINE_BENCH_KAFKA_BROKERS must name a broker of the bench's own (scripts/test starts one on port 9392)")
+            return
+        }
+        let binary = GracefulShutdownTests.repo.appendingPathComponent(".build/debug/baseline")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("\(binary.path) is missing: build the executables first (scripts/test runs swift build --build-tests)")
+            return
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["bench", "--quick", "--reset-topics", "--brokers", brokers, "--database", TestStack.databaseURL,
+                             "--bench-database", "baseline_test_bench"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+        let deadline = ContinuousClock.now + .seconds(600)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { process.terminate() }
+        let text = String(decoding: await reader.value, as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "bench failed:\n\(text)")
+        for figure in ["resident bytes per node", "match per signal at", "match cost, largest", "core merge in memory",
+                       "ingest: activity-dumps → PostgreSQL rows", "core per dump in memory", "PostgreSQL bytes per distinct node", "after the same",
+                       "enrichment: security-signals → .enriched", "core per signal in memory", "latency in → enriched out"] {
+            #expect(text.contains(figure), "no '\(figure)' row in:\n\(text)")
+        }
+        // Every row has a measured value (no row left blank by a step that silently did nothing).
+        let rows = text.split(separator: "\n").drop { !$0.hasPrefix("---") }.dropFirst().prefix { !$0.isEmpty }
+        #expect(rows.count >= 10)
+        for row in rows { #expect(!row.contains("n/a"), "a figure without a value: \(row)") }
+    }
+}
