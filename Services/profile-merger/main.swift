@@ -45,7 +45,8 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
                                                           logger: logger),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             reference.set(consumer)
-            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
+            // A batch may take up to a statement timeout per query: "no poll" only after twice that.
+            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer, pollStaleAfter: .seconds(max(60, 2 * statementTimeout))))
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
                                      anomalyLimit: limiter, consumerGroup: group, maxBatch: maxBatch, maxVersions: maxVersions, logger: logger,
                                      onStart: { readiness.markReady() },

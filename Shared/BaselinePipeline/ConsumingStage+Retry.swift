@@ -1,4 +1,5 @@
 import BaselineKafka
+import BaselinePostgres
 import ServiceLifecycle
 
 /// A failure retrying cannot fix: the batch is handled one message at a time.
@@ -45,6 +46,9 @@ extension ConsumingStage {
                 if givesUp && !fencedOnly { throw DeterministicFailure(reason: reason, kind: kind) }
                 if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
                 metrics.retries.increment()
+                if DatabaseFailure.isStatementTimeout(error) {
+                    CounterCache.shared.increment("baseline_db_statement_timeouts_total", [("stage", name)])
+                }
                 reportProblem("\(what) failing (attempt \(attempt)): \(reason)")
                 logger.warning("\(name): \(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(backoff.delay): \(reason)")
                 guard await backoff.wait() else { throw error }
