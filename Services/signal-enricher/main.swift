@@ -48,7 +48,8 @@ await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger i
                 topics: [Topics.securitySignals], logger: logger)
             readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
             let stage = TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
-                                       logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
+                                       logger: logger, onStart: { readiness.markReady() }, classify: SignalEnricher.classify,
+                                       failureCode: SignalEnricher.failureCode, output: { try await enricher.transform($0) })
             stage.reportHealth = { problem in if let problem { readiness.markNotReady(problem) } else { readiness.markReady() } }
             return stage
         },
