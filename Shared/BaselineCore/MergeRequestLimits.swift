@@ -24,7 +24,7 @@ public struct MergeRequestLimits: Sendable, Hashable {
         if request.schema != MergeRequest.schemaV1 {
             throw Rejection("unsupported_schema", "schema '\(request.schema.prefix(200))' is not supported (expected \(MergeRequest.schemaV1))")
         }
-        try dump.check(request.dump)
+        try dump.normalized.check(request.dump)
         if request.dump.processes.isEmpty { throw Rejection("empty_tree", "the dump has no processes") }
         try storage.check(request)
         // receivedAt is dump-consumer's record time of the dump: never after this record's own time

@@ -142,10 +142,42 @@ import Testing
         nul.dump.processes[0].args = ["a\u{0}b"]
         #expect(rejection { () throws(Rejection) in _ = try limits.admit(nul, valueBytes: 1_000, recordTime: nil, now: now) }?.code == "invalid_string")
         #expect(rejection { () throws(Rejection) in _ = try limits.admit(ok, valueBytes: 2_000_000, recordTime: nil, now: now) }?.code == "output_too_large")
+        // Normalising gathers a folded process's files onto its parent, so a process may hold up to
+        // maxNodes of them here (MergerAdmitsWhatTheEdgeAcceptedTests); more is refused.
         var wide = ok
-        wide.dump.processes[0].files = (0..<10_001).map { FileAccess(path: "/f\($0)") }
+        wide.dump.processes[0].files = (0..<(limits.dump.maxNodes + 1)).map { FileAccess(path: "/f\($0)") }
         #expect(rejection { () throws(Rejection) in _ = try limits.admit(wide, valueBytes: 1_000, recordTime: nil, now: now) }?.code == "too_many_children")
         let tick = ClockTick(profileKey: String(repeating: "k", count: 300), imageTag: "v1", at: now)
         #expect(rejection { () throws(Rejection) in try limits.admit(tick, valueBytes: 100) }?.code == "identifier_too_long")
+    }
+}
+
+/// The merger's second look must never refuse what dump-consumer accepted: normalising lengthens a
+/// `/proc/<pid>` path and gathers a folded process's children and files onto its parent.
+@Suite struct MergerAdmitsWhatTheEdgeAcceptedTests {
+    @Test func aDumpAtTheLimitsStillPassesOnceNormalised() throws {
+        let limits = DumpLimits(maxStringLength: 1_000)  // under the node-key limit: the path can be stored
+        let longest = "/proc/1/" + String(repeating: "x", count: limits.maxStringLength - "/proc/1/".count)
+        // A worker that forks itself (same binary): its files and children are folded into the parent,
+        // 6 000 + 6 000 files on one process, over maxChildren per process.
+        let worker = ProcessNode(path: "/usr/bin/app", pid: 8, files: (0..<6_000).map { FileAccess(path: "/data/w\($0)") },
+                                 children: (0..<6_000).map { ProcessNode(path: "/bin/c\($0)") })
+        let root = ProcessNode(path: "/usr/bin/app", pid: 1, files: [FileAccess(path: longest)] + (0..<5_999).map { FileAccess(path: "/data/r\($0)") },
+                               children: [worker] + (0..<5_000).map { ProcessNode(path: "/bin/r\($0)") })
+        let dump = ActivityDump(id: "edge", workload: Workload(imageName: "app", containerID: "c1"), start: 1, end: 2, processes: [root])
+        let bytes = Array(try JSONEncoder().encode(dump))
+        let request = try DumpDecoder(limits: limits).decode(bytes, receivedAt: 2)  // what dump-consumer accepts …
+        try StorageLimits().check(request)
+        #expect(request.dump.processes[0].files.count > limits.maxChildren)
+        #expect(request.dump.processes[0].files.contains { $0.path.utf8.count > limits.maxStringLength })
+        // … the merger admits, unchanged.
+        let admitted = try MergeRequestLimits(dump: limits).admit(request, valueBytes: 100_000, recordTime: 2, now: 3)
+        #expect(admitted.request == request && !admitted.clamped)
+        // Past what normalising can produce, the merger still refuses.
+        var wider = request
+        wider.dump.processes[0].files += [FileAccess(path: String(repeating: "y", count: limits.maxStringLength + 4))]
+        #expect(throws: Rejection.self) { _ = try MergeRequestLimits(dump: limits).admit(wider, valueBytes: 100_000, recordTime: 2, now: 3) }
+        // And without the slack for normalising, the merger would have refused the genuine request.
+        #expect(throws: Rejection.self) { try limits.check(request.dump) }
     }
 }
