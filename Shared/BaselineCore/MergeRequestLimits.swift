@@ -44,9 +44,9 @@ public struct MergeRequestLimits: Sendable, Hashable {
     }
 
     /// A clock tick's identifiers must be what PostgreSQL stores (its time is bounded by the
-    /// database's clock in the merge).
-    public func admit(_ tick: ClockTick, valueBytes: Int) throws(Rejection) {
-        try storage.check(outputBytes: valueBytes)
+    /// database's clock in the merge, and the anomalies it names are looked up there; its size is
+    /// the broker's to bound: the relay's ticks may carry up to 500 accepted anomalies).
+    public func admit(_ tick: ClockTick) throws(Rejection) {
         if tick.schema != ClockTick.schemaV1 {
             throw Rejection("unsupported_schema", "schema '\(tick.schema.prefix(200))' is not supported (expected \(ClockTick.schemaV1))")
         }

@@ -94,7 +94,7 @@ public struct ProfileMergeHandler: StageHandler {
                     }
                     item = .dump(admitted)
                 case .tick(let tick):
-                    try requestLimits.admit(tick, valueBytes: message.value.count)
+                    try requestLimits.admit(tick)
                 }
             } catch {
                 return .failure(error)

@@ -148,7 +148,7 @@ import Testing
         wide.dump.processes[0].files = (0..<(limits.dump.maxNodes + 1)).map { FileAccess(path: "/f\($0)") }
         #expect(rejection { () throws(Rejection) in _ = try limits.admit(wide, valueBytes: 1_000, recordTime: nil, now: now) }?.code == "too_many_children")
         let tick = ClockTick(profileKey: String(repeating: "k", count: 300), imageTag: "v1", at: now)
-        #expect(rejection { () throws(Rejection) in try limits.admit(tick, valueBytes: 100) }?.code == "identifier_too_long")
+        #expect(rejection { () throws(Rejection) in try limits.admit(tick) }?.code == "identifier_too_long")
     }
 }
 
