@@ -39,7 +39,7 @@ extension ConsumingStage {
                 "source": "\(message.topic)/\(message.partition)/\(message.offset)", "code": "\(failure.code)",
                 "reason": "\(failure.reason)",
             ])
-            try await deliver([deadLetter(message, Rejection(failure.code, failure.reason))], "dead letter")
+            try await deliverDeadLetters([deadLetter(message, Rejection(failure.code, failure.reason))])
             try await retrying("offsets", fencedOnly: true) { try await handler.skip(one) }
         }
         // Positions of messages that never reached the handler (rejected when read, already dead-lettered).

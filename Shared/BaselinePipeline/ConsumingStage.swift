@@ -74,7 +74,7 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
             }
         }
         // Dead letters first: once the handler stores the batch's positions they would never be retried.
-        try await deliver(rejected, "dead letters")
+        try await deliverDeadLetters(rejected)
         let span = BatchSpan(batch)
         var output: StageOutput
         do {
@@ -123,6 +123,25 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
                 _ = try await producer.sendAll(records)
             } catch let error as KafkaError where refusalIsFinal && error.refusesRecord {
                 throw RecordRefused(underlying: error)
+            }
+        }
+    }
+
+    /// Delivers dead letters. One the producer or broker refuses (a `message.max.bytes` below the
+    /// dead letter's 900 000 bytes) goes again without the original's value, key and headers (its
+    /// headers say where the original is, and `baseline-original-bytes` how large it was), so a
+    /// dead letter can never stall its partition.
+    func deliverDeadLetters(_ records: [KafkaRecord]) async throws {
+        do {
+            try await deliver(records, "dead letters", refusalIsFinal: true)
+        } catch is RecordRefused {
+            for record in records {
+                do {
+                    try await deliver([record], "dead letter", refusalIsFinal: true)
+                } catch let refused as RecordRefused {
+                    logger.warning("\(name): dead letter refused (\(refused)); sending it without the original")
+                    try await deliver([DeadLetter.bare(record)], "dead letter without the original")
+                }
             }
         }
     }

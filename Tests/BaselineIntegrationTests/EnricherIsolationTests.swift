@@ -16,6 +16,21 @@ import Testing
         Array(#"{"agent":{"rule_id":"r"},"evt":{"name":"exec"},"process":{"executable":{"path":"/app"}},"tags":["image_name:\#(image)","image_tag:v1"]}"#.utf8)
     }
 
+    /// The workloads of the enriched signals keyed `marker`, read until all of `expected` are there
+    /// (records sent before an isolation go again: duplicates are expected) or 20 s passed.
+    func enrichedImages(_ marker: String, expected: Set<String>) async throws -> Set<String> {
+        var images = Set<String>()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !images.isSuperset(of: expected) && ContinuousClock.now < deadline {
+            let out = try await TestStack.collect(Topics.securitySignalsEnriched, count: 1_000, timeout: .seconds(2)) { $0.keyString == marker }
+            images = Set(out.compactMap { m -> String? in
+                let object = (try? JSONSerialization.jsonObject(with: Data(m.value))) as? [String: Any]
+                return (object?["baseline"] as? [String: Any])?["profile_key"] as? String
+            })
+        }
+        return images
+    }
+
     @Test func aSignalWhoseOutputTheProducerRefusesIsDeadLetteredAndTheRestDelivered() async throws {
         try TestStack.requireKafka()
         var configured = SignalEnricher(cache: nil, logger: logger)
@@ -63,12 +78,53 @@ import Testing
             #expect(dead.first?.value == big)
             // The partition moves on: a signal sent after the refused one is enriched too.
             _ = try await producer.send(KafkaRecord(topic: input, key: marker, value: signal(image: "small-c")))
-            let out = try await TestStack.collect(Topics.securitySignalsEnriched, count: 3) { $0.keyString == marker }
-            let images = out.compactMap { m -> String? in
-                let object = (try? JSONSerialization.jsonObject(with: Data(m.value))) as? [String: Any]
-                return (object?["baseline"] as? [String: Any])?["profile_key"] as? String
-            }
-            #expect(Set(images) == ["small-a", "small-b", "small-c"])
+            #expect(try await enrichedImages(marker, expected: ["small-a", "small-b", "small-c"]) == ["small-a", "small-b", "small-c"])
+        }
+    }
+
+    /// The producer's limit is below even the dead letter of the refused signal: the dead letter
+    /// goes without the original (its headers say where it is), and nothing stalls.
+    @Test func aDeadLetterTheProducerRefusesGoesWithoutTheOriginal() async throws {
+        try TestStack.requireKafka()
+        var configured = SignalEnricher(cache: nil, logger: logger)
+        configured.maxOutputBytes = 100_000_000
+        let enricher = configured
+        let marker = TestStack.unique("bare")
+        let input = TestStack.unique("signals")
+        let deadLetterTopic = Topics.deadLetters(of: input)
+        let big = signal(image: "registry.example/" + String(repeating: "b", count: 3_000))
+        let message = KafkaMessage(topic: input, partition: 0, offset: 1, key: Array(marker.utf8), value: big)
+        let full = DeadLetter.record(for: message, to: deadLetterTopic, rejection: Rejection("output_rejected", String(repeating: "r", count: 2_000)))
+        let bareBytes = DeadLetter.bare(full).wireBytes
+        let smallBytes = try #require(try await enricher.transform([KafkaMessage(topic: input, partition: 0, offset: 0, key: Array(marker.utf8),
+                                                                                 value: signal(image: "small"))]).records.first).wireBytes
+        let limit = max(bareBytes, smallBytes) + 500
+        try #require(limit + 500 < full.wireBytes - 2_000)  // the real reason is far shorter than 2 000 bytes
+
+        let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
+        defer { producer.triggerClose() }
+        let limited = try KafkaProducer(configuration: TestStack.kafka,
+                                        extraProperties: ["message.max.bytes": "\(limit)", "batch.size": "\(limit)"], logger: logger)
+        defer { limited.triggerClose() }
+        try await producer.createTopics([(input, 1), (deadLetterTopic, 1)])
+        _ = try await producer.sendAll([signal(image: "small-a"), big, signal(image: "small-b")].map {
+            KafkaRecord(topic: input, key: marker, value: $0)
+        })
+        let stage = TransformStage(name: "signal-enricher-test",
+                                   consumer: try KafkaConsumer(configuration: TestStack.kafka, groupID: TestStack.unique("se"),
+                                                               topics: [input], logger: logger),
+                                   producer: limited, logger: logger, classify: SignalEnricher.classify,
+                                   failureCode: SignalEnricher.failureCode) { try await enricher.transform($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await stage.run() }
+            defer { group.cancelAll() }
+            let dead = try await TestStack.collect(deadLetterTopic, count: 1) { $0.header(WireHeaders.sourceTopic)?.stringValue == input }
+            #expect(dead.count == 1)
+            #expect(dead.first?.header(WireHeaders.errorCode)?.stringValue == "output_rejected")
+            #expect(dead.first?.header(WireHeaders.sourceOffset)?.stringValue == "1")
+            #expect(dead.first?.header(WireHeaders.originalBytes)?.stringValue == String(big.count))
+            #expect(dead.first?.value.isEmpty == true)
+            #expect(try await enrichedImages(marker, expected: ["small-a", "small-b"]) == ["small-a", "small-b"])
         }
     }
 }
