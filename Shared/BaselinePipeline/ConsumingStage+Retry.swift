@@ -8,6 +8,13 @@ struct DeterministicFailure: Error {
     var kind: StageFailure = .deterministic
 }
 
+/// A record of the handler's output the producer or the broker refuses for what it is
+/// (`KafkaError.refusesRecord`): the batch is handled and delivered one message at a time.
+struct RecordRefused: Error, CustomStringConvertible {
+    let underlying: KafkaError
+    var description: String { underlying.description }
+}
+
 /// The handler found a partition of the batch owned by another member now.
 struct StageFenced: Error, CustomStringConvertible {
     let underlying: any Error
@@ -37,6 +44,8 @@ extension ConsumingStage {
                 let value = try await body()
                 if attempt > 0 { clearProblem() }
                 return value
+            } catch let refused as RecordRefused {
+                throw refused
             } catch {
                 let kind = classify ? handler.classify(error) : .transient
                 if kind == .fenced { throw StageFenced(underlying: error) }

@@ -16,6 +16,23 @@ public struct StoredOffset: Sendable, Hashable {
     }
 }
 
+/// What makes a merged dump unique: its id within its version (`merged_dumps`' key).
+public struct MergedDumpKey: Sendable, Hashable {
+    public var profileKey: String
+    public var imageTag: String
+    public var dumpID: String
+
+    public init(profileKey: String, imageTag: String, dumpID: String) {
+        self.profileKey = profileKey
+        self.imageTag = imageTag
+        self.dumpID = dumpID
+    }
+
+    public init(_ request: MergeRequest) {
+        self.init(profileKey: request.profileKey, imageTag: request.dump.workload.imageTag, dumpID: request.dumpID)
+    }
+}
+
 /// One merge request as a row of `merged_dumps`.
 public struct MergedDumpRow: Sendable {
     public var request: MergeRequest
