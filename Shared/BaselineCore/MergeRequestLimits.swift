@@ -56,5 +56,28 @@ public struct MergeRequestLimits: Sendable, Hashable {
             }
             if value.utf8.contains(0) { throw Rejection("invalid_string", "the \(name) contains a NUL byte") }
         }
+        // The accepted anomalies are looked up by id and instance: values PostgreSQL would refuse
+        // would send the whole batch through one-by-one isolation, tick after tick.
+        let accepted = tick.accepted ?? []
+        if accepted.count > Self.maxAcceptedPerTick {
+            throw Rejection("too_many_accepted", "the tick names \(accepted.count) accepted anomalies; at most \(Self.maxAcceptedPerTick)")
+        }
+        for a in accepted {
+            if a.anomalyID.utf8.count > Self.maxAnomalyIDBytes {
+                throw Rejection("identifier_too_long", "an accepted anomaly id is \(a.anomalyID.utf8.count) bytes; at most \(Self.maxAnomalyIDBytes)")
+            }
+            if a.instanceID.utf8.count > storage.maxIdentifierBytes {
+                throw Rejection("identifier_too_long", "an accepted anomaly's instance id is \(a.instanceID.utf8.count) bytes; at most \(storage.maxIdentifierBytes)")
+            }
+            if a.anomalyID.utf8.contains(0) || a.instanceID.utf8.contains(0) || a.node.value.utf8.contains(0) {
+                throw Rejection("invalid_string", "an accepted anomaly contains a NUL byte")
+            }
+        }
     }
+
+    /// What the relay puts in one tick (AcceptedAnomalyRelay pages by this many).
+    public static let maxAcceptedPerTick = 500
+    /// Longer than any id `AnomalyID` makes (1,072 bytes at most) or stored before it bounded them
+    /// (those PostgreSQL could index), shorter than a B-tree index entry allows (~2,700 bytes).
+    public static let maxAnomalyIDBytes = 2_600
 }

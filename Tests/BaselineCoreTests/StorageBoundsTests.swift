@@ -149,6 +149,20 @@ import Testing
         #expect(rejection { () throws(Rejection) in _ = try limits.admit(wide, valueBytes: 1_000, recordTime: nil, now: now) }?.code == "too_many_children")
         let tick = ClockTick(profileKey: String(repeating: "k", count: 300), imageTag: "v1", at: now)
         #expect(rejection { () throws(Rejection) in try limits.admit(tick) }?.code == "identifier_too_long")
+
+        // A tick's accepted anomalies are checked too: one NUL would make PostgreSQL refuse the batch.
+        var accepting = ClockTick(profileKey: "img", imageTag: "v1", at: now)
+        let node = ProfileNodeKey(type: .exec, value: "/app")
+        accepting.accepted = [AcceptedAnomaly(anomalyID: "img|v1|exec:/app|d\u{0}", node: node, instanceID: "i", at: now)]
+        #expect(rejection { () throws(Rejection) in try limits.admit(accepting) }?.code == "invalid_string")
+        accepting.accepted = [AcceptedAnomaly(anomalyID: String(repeating: "a", count: 3_000), node: node, instanceID: "i", at: now)]
+        #expect(rejection { () throws(Rejection) in try limits.admit(accepting) }?.code == "identifier_too_long")
+        accepting.accepted = Array(repeating: AcceptedAnomaly(anomalyID: "a", node: node, instanceID: "i", at: now),
+                                   count: MergeRequestLimits.maxAcceptedPerTick + 1)
+        #expect(rejection { () throws(Rejection) in try limits.admit(accepting) }?.code == "too_many_accepted")
+        accepting.accepted = [AcceptedAnomaly(anomalyID: AnomalyID.make(profileKey: "img", imageTag: "v1", node: node, dumpID: "d"),
+                                              node: node, instanceID: "i", at: now)]
+        #expect(rejection { () throws(Rejection) in try limits.admit(accepting) } == nil)
     }
 }
 
