@@ -59,7 +59,7 @@ public struct DumpDecoder: Sendable {
         // members says what the tree would (DumpHeadScanner); anything else takes the tree.
         if scanning, let head = DumpHeadScanner.scan(bytes, maxDepth: min(limits.maxJSONDepth, DumpHeadScanner.maxDepth)), head.isBaseline,
            !head.firstProcessHasGenerationType {
-            return (.baselineJSON, try baseline(bytes, schema: head.schema, nodesSayItIsASnapshot: { false }))
+            return (.baselineJSON, try baseline(bytes, schema: head.schema, scanning: true, nodesSayItIsASnapshot: { false }))
         }
         let object: Any
         do {
@@ -69,7 +69,7 @@ public struct DumpDecoder: Sendable {
         }
         guard let root = object as? [String: Any] else { throw Rejection("invalid_json", "the dump must be a JSON object") }
         if root["workload"] != nil || (root["schema"] as? String)?.hasPrefix("baseline.") == true {
-            return (.baselineJSON, try baseline(bytes, schema: root["schema"] as? String, nodesSayItIsASnapshot: {
+            return (.baselineJSON, try baseline(bytes, schema: root["schema"] as? String, scanning: scanning, nodesSayItIsASnapshot: {
                 GenerationType.isSnapshot(LenientJSON.objects(root["processes"]))
             }))
         }
@@ -80,14 +80,19 @@ public struct DumpDecoder: Sendable {
     }
 
     /// A Baseline dump, given its `schema` member (when a string) and whether its process nodes
-    /// say it is a snapshot (older snapshot encodings).
-    func baseline(_ bytes: [UInt8], schema: String?, nodesSayItIsASnapshot: () -> Bool) throws(Rejection) -> ActivityDump {
+    /// say it is a snapshot (older snapshot encodings); `scanning: false` leaves the fast path out.
+    func baseline(_ bytes: [UInt8], schema: String?, scanning: Bool, nodesSayItIsASnapshot: () -> Bool) throws(Rejection) -> ActivityDump {
         if let schema, schema != ActivityDump.schemaV1 {
             throw Rejection("unsupported_schema", "schema '\(schema)' is not supported (expected \(ActivityDump.schemaV1))")
         }
         var dump: ActivityDump
         do {
-            dump = try JSONDecoder().decode(ActivityDump.self, from: Data(bytes))
+            // The one-pass reader for plain dumps; the decoder (and its errors) for the rest.
+            if scanning, let read = ActivityDumpReader.dump(bytes) {
+                dump = read
+            } else {
+                dump = try JSONDecoder().decode(ActivityDump.self, from: Data(bytes))
+            }
         } catch let error as DecodingError {
             throw Rejection("invalid_field", "not a valid Baseline activity dump: \(Self.describe(error))")
         } catch {

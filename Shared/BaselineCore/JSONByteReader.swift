@@ -189,7 +189,7 @@ struct JSONByteReader {
     }
 
     /// A number in JSON's grammar without an exponent, with at most `maxIntegerDigits` digits (18
-    /// with a fraction); its value when it is an integer of at most 18 digits (Int64 holds them all).
+    /// with a fraction); its value when it is an integer that fits an Int64.
     enum Number { case integer(Int64), large, fraction }
 
     mutating func number() -> Number? {
@@ -197,7 +197,8 @@ struct JSONByteReader {
         let negative = b[i] == UInt8(ascii: "-")
         if negative { i += 1 }
         guard i < b.count, (0x30...0x39).contains(b[i]) else { return nil }
-        var value: Int64 = 0
+        var magnitude: UInt64 = 0
+        var overflow = false
         var digits = 0
         if b[i] == 0x30 {
             i += 1
@@ -205,7 +206,10 @@ struct JSONByteReader {
             if i < b.count, (0x30...0x39).contains(b[i]) { return nil }
         } else {
             while i < b.count, (0x30...0x39).contains(b[i]) {
-                if digits < 18 { value = value * 10 + Int64(b[i] - 0x30) }
+                let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(UInt64(b[i] - 0x30))
+                magnitude = a
+                overflow = overflow || o1 || o2
                 digits += 1
                 if digits > maxIntegerDigits { return nil }
                 i += 1
@@ -224,7 +228,12 @@ struct JSONByteReader {
         }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { return nil }
         at = i
-        return fraction ? .fraction : digits > 18 ? .large : .integer(negative ? -value : value)
+        if fraction { return .fraction }
+        if overflow { return .large }
+        if negative {
+            return magnitude <= UInt64(Int64.max) + 1 ? .integer(Int64(bitPattern: 0 &- magnitude)) : .large
+        }
+        return magnitude <= UInt64(Int64.max) ? .integer(Int64(magnitude)) : .large
     }
 
     // MARK: typed members (nil value: absent, as `null` reads)
