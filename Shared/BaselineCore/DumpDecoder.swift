@@ -114,7 +114,7 @@ public struct DumpDecoder: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(dump)) ?? Data()
-        return "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + Hex.lowercase(SHA256.hash(data: data))
     }
 
     static func jsonError(_ error: any Error) -> String {

@@ -57,4 +57,15 @@ import Testing
         }
         #expect(ProfileVersion.fileParts(ProfileNodeKey(type: .exec, value: "/a | /b")) == nil)
     }
+
+    /// Ids (suggestions, nodes, dump content) keep their text: the hex writer is the formatter's.
+    @Test func hexDigitsAreTheFormattersDigits() {
+        var rng = SystemRandomNumberGenerator()
+        let samples = [Array(0...255)] + (0..<200).map { _ in (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        for bytes in samples {
+            #expect(Hex.lowercase(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+        }
+        let key = ProfileNodeKey(type: .exec, lineage: ["/bin/sh"], activity: nil)
+        #expect(Enrichment.nodeID(key) == SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-"))
+    }
 }

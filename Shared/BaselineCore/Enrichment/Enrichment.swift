@@ -132,7 +132,8 @@ public enum Enrichment {
     }
 
     static func nodeID(_ key: ProfileNodeKey) -> String {
-        SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-")
+        // The suggestion id's hash under another prefix ("sug-" + hex: the prefix occurs once).
+        "node-" + SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).dropFirst(4)
     }
 
     static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
