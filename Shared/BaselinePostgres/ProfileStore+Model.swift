@@ -34,7 +34,7 @@ extension ProfileStore {
             """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64, Int64, Int64, Bool).self) {
             guard let t = EventType(rawValue: type) else { continue }
             nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(
-                dumps: Int(count), instances: Set(ordinals), firstSeen: first, lastSeen: last,
+                dumps: Int(count), instances: InstanceSet(ordinals), firstSeen: first, lastSeen: last,
                 open: FileOpenBits(flags: UInt32(truncatingIfNeeded: flags), mode: UInt32(truncatingIfNeeded: mode)),
                 isPattern: pattern)
         }

@@ -148,7 +148,7 @@ import Testing
             }
             var b = ProfileBatch()
             b.versions = [.init(state: VersionState(version: version), touched: Set(version.nodes.keys), removed: [],
-                                instances: Set((0..<Int32(dumps)).map { $0 }))]
+                                instances: InstanceSet(0..<Int32(dumps)))]
             b.offsets = [StoredOffset(topic: topic, partition: 0, nextOffset: next)]
             b.firstOffsets = [StoredOffset(topic: topic, partition: 0, nextOffset: 0)]
             return b
