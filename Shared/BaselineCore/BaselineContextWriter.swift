@@ -1,7 +1,7 @@
 /// Writes a `BaselineContext` as JSON byte for byte as `JSONEncoder` with `[.sortedKeys,
 /// .withoutEscapingSlashes]` writes it (members in key order, nil members left out, doubles as
 /// `JSONEncoder` formats them), without the encoder's boxing: it was 13 % of the enricher's time.
-/// `FastPathEquivalenceTests`-style tests compare the two on generated and hostile contexts.
+/// `BaselineContextWriterTests` compares the two on generated and hostile contexts.
 enum BaselineContextWriter {
     /// Appends the object to `out`; false (nothing appended) when a double is not finite, which
     /// only the encoder may answer (it throws).

@@ -11,7 +11,7 @@
 /// general parser keeps the last one), or a value of another type than the one it reads (a
 /// number for a path, a fraction for a pid). `null` reads as absent, as the general parser's
 /// casts do, except for the top-level `baseline` member, whose presence alone is what counts.
-/// `FastPathEquivalenceTests` compares both on fuzzed and generated signals.
+/// `SignalScannerEquivalenceTests` compares both on fuzzed, generated and attack-shaped signals.
 struct SignalScanner {
     /// One process of the lineage, as its object gives it.
     struct Process {
