@@ -108,10 +108,12 @@ public struct SecuritySignal: Sendable, Hashable {
     /// `scanning: false` leaves the fast path out (what the equivalence tests compare it with).
     static func parse(_ bytes: [UInt8], scanning: Bool) throws(Rejection) -> SecuritySignal {
         if bytes.isEmpty { throw Rejection("empty_payload", "the signal has no payload") }
+        // Plain signals (nearly all) in one pass; anything else through Foundation (SignalScanner).
+        // What the scanner reads is valid JSON nested at most `maxNesting` deep, which the
+        // pre-flight below would pass: it only has to run before the tree.
+        if scanning, let fields = SignalScanner.scan(bytes) { return try fields.signal() }
         // The same scan that bounds dumps, with only the depth bound: signals have no node limits.
         if let rejection = LenientJSON.preflight(bytes, maxDepth: maxNesting, maxArray: .max, maxValues: .max) { throw rejection }
-        // Plain signals (nearly all) in one pass; anything else through Foundation (SignalScanner).
-        if scanning, let fields = SignalScanner.scan(bytes) { return try fields.signal() }
         return try parseTree(bytes)
     }
 
@@ -292,7 +294,11 @@ public enum WorkloadTags {
 
     /// A workload when the tags name an image (or at least a service); nil otherwise.
     public static func workload(from tags: [String], containerID: String? = nil) -> Workload? {
-        let v = values(tags)
+        workload(values: values(tags), containerID: containerID)
+    }
+
+    /// The same from the tags' `values`, when the caller has them already.
+    static func workload(values v: [String: String], containerID: String?) -> Workload? {
         guard let image = v["image_name"] ?? v["short_image"] ?? v["service"] else { return nil }
         return Workload(imageName: image, imageTag: v["image_tag"] ?? "latest", service: v["service"],
                         containerID: containerID ?? v["container_id"], host: v["host"],

@@ -257,7 +257,7 @@ extension SignalScanner {
             if let parent = Self.signalProcess(parentObject) { ancestors = [parent] } else { incomplete = true }
         }
         let containerID = SecuritySignal.nonEmpty(containerID) ?? SecuritySignal.nonEmpty(process?.containerID)
-        let allTags = tags + profileTags
+        let tagValues = WorkloadTags.values(tags + profileTags)
         var signal = SecuritySignal(
             ruleID: ruleID,
             eventName: eventName,
@@ -275,11 +275,11 @@ extension SignalScanner {
             bindFamily: addrFamily,
             bindProtocol: bindProtocol ?? addrProtocol,
             containerID: containerID,
-            workload: WorkloadTags.workload(from: allTags, containerID: containerID))
+            workload: WorkloadTags.workload(values: tagValues, containerID: containerID))
         signal.id = id
         signal.ancestorsIncomplete = incomplete
         signal.fileFlags = fileFlags.map { UInt32(truncatingIfNeeded: $0) }
-        signal.hasImageTag = WorkloadTags.values(allTags)["image_tag"] != nil
+        signal.hasImageTag = tagValues["image_tag"] != nil
         signal.containerCreatedAt = Timestamps.nanoseconds(containerCreatedAt?.any)
         signal.date = Timestamps.nanoseconds(date?.any)
         try signal.checkStrings()

@@ -68,4 +68,24 @@ import Testing
         let key = ProfileNodeKey(type: .exec, lineage: ["/bin/sh"], activity: nil)
         #expect(Enrichment.nodeID(key) == SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-"))
     }
+
+    /// Multi-call binaries (whose argv0 becomes part of the identity) are recognised by the last
+    /// path component as `split` finds it, ASCII or not.
+    @Test func multiCallBinariesAreFoundAsBySplitting() {
+        func general(_ p: String) -> Bool { MultiCallBinaries.names.contains(p.split(separator: "/").last.map(String.init) ?? p) }
+        var rng = SystemRandomNumberGenerator()
+        let parts = ["/", "/", "busybox", "toybox", "coreutils", "bin", "", "busybox.", "xbusybox", " ", "."]
+        let random = (0..<3000).map { _ in (0..<Int.random(in: 0...5, using: &rng)).map { _ in parts.randomElement(using: &rng)! }.joined() }
+        for p in random + ["", "/", "//", "busybox", "/bin/busybox", "/bin/busybox/", "/bin/busybox//", "busybox/", "/usr/bin/nc"] {
+            #expect(MultiCallBinaries.isMultiCall(p) == general(p), "\(p.debugDescription)")
+            #expect(MultiCallBinaries.asciiLastComponent(p) == (p.split(separator: "/").last.map(String.init) ?? p), "\(p.debugDescription)")
+        }
+        // The attack shape: a prepended mark joins the slash into one Character, which `split`
+        // does not cut; the byte path must not cut it either (it leaves non-ASCII to `split`).
+        for p in ["/usr/bin\u{600}/busybox", "/x/\u{301}busybox", "/bin/busybo\u{301}x", "/bin/b\u{FF55}sybox"] {
+            #expect(MultiCallBinaries.asciiLastComponent(p) == nil)
+            #expect(MultiCallBinaries.isMultiCall(p) == general(p), "\(p.debugDescription)")
+        }
+        #expect(!MultiCallBinaries.isMultiCall("/usr/bin\u{600}/busybox") && MultiCallBinaries.isMultiCall("/bin/busybox"))
+    }
 }
