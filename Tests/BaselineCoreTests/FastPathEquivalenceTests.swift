@@ -88,4 +88,23 @@ import Testing
         }
         #expect(!MultiCallBinaries.isMultiCall("/usr/bin\u{600}/busybox") && MultiCallBinaries.isMultiCall("/bin/busybox"))
     }
+
+    /// File paths normalise the same through the byte split as through the Character split,
+    /// including the shapes each rule rewrites and near misses of them.
+    @Test func asciiPathsNormaliseAsByCharacters() {
+        let hex64 = String(repeating: "0123456789abcdef", count: 4)
+        let parts = ["proc", "task", "dev", "123", "5", "4294967296", "-1", "+5", "99999999999999999999", "self", "loop12", "loop",
+                     "dm-3", "dm-x", "..2024_01_03_12_34_56.1", "..a", "..", "kubepods-burstable-pod1234.slice", "cri-containerd-\(hex64).scope",
+                     "docker-\(hex64).scope", hex64, String(hex64.dropLast()), "pod" + String(repeating: "a-", count: 18), "pod", "", "", "a",
+                     "\r\n", "lib.so.6", "x.scope", "-pod.slice", "ABCDEF" + String(hex64.dropFirst(6))]
+        var rng = SeededRandom(seed: 0x9A7)
+        let normalizer = PathNormalizer()
+        for _ in 0..<20_000 {
+            let path = (rng.below(2) == 0 ? "/" : "") + (0..<(1 + rng.below(6))).map { _ in rng.pick(parts) }.joined(separator: "/")
+            let pid: Int64? = rng.pick([nil, 123, 5, -1])
+            #expect(normalizer.normalize(path, pid: pid) == normalizer.normalizeByCharacters(path, pid: pid), "\(path.debugDescription)")
+        }
+        #expect(normalizer.normalize("/proc/123/task/77/status", pid: 123) == "/proc/self/task/*/status")
+        #expect(normalizer.normalize("/usr/lib/libc.so.6") == "/usr/lib/libc.so.6")
+    }
 }
