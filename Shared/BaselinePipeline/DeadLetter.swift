@@ -33,6 +33,16 @@ public enum DeadLetter {
         return KafkaRecord(topic: topic, key: message.key, value: Array(message.value.prefix(room)), headers: headers)
     }
 
+    /// A dead letter without the original's value, key and headers: only Baseline's headers (why,
+    /// where from) and the original's size, for when the full one is refused by the producer or
+    /// the broker.
+    public static func bare(_ deadLetter: KafkaRecord) -> KafkaRecord {
+        var headers = deadLetter.headers.filter { $0.name.hasPrefix("baseline-") && $0.name != WireHeaders.originalBytes }
+        let original = deadLetter.headers.last { $0.name == WireHeaders.originalBytes }?.stringValue ?? String(deadLetter.value.count)
+        headers.append(KafkaHeader(WireHeaders.originalBytes, original))
+        return KafkaRecord(topic: deadLetter.topic, key: nil, value: [], headers: headers)
+    }
+
     /// Original headers larger than this are not carried into a dead letter (or an output).
     public static let maxOriginalHeaderBytes = 64 * 1024
 

@@ -54,8 +54,8 @@ public struct Anomaly: Sendable, Hashable, Codable {
         self.at = at
     }
 
-    /// Stable id: the same anomaly from a replayed dump has the same id.
-    public var id: String { "\(profileKey)|\(imageTag)|\(node)|\(dumpID)" }
+    /// Stable id: the same anomaly from a replayed dump has the same id; bounded (`AnomalyID`).
+    public var id: String { AnomalyID.make(profileKey: profileKey, imageTag: imageTag, node: node, dumpID: dumpID) }
 }
 
 /// What merging one dump produced.
