@@ -161,6 +161,8 @@ public struct SignalEnricher: Sendable {
         let matcher: ProfileMatcher? = if let workload {
             try await cache.matcher(profileKey: workload.profileKey, imageTag: workload.imageTag)
         } else { nil }
-        return Enrichment.enrich(signal, workload: workload, matcher: matcher, suppressions: index, config: config)
+        let suppressions = self.suppressions
+        return Enrichment.enrich(signal, workload: workload, matcher: matcher, suppressions: index, config: config,
+                                 isPublished: { suppressions.isPublished($0) })
     }
 }
