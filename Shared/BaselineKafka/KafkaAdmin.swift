@@ -22,7 +22,7 @@ enum KafkaAdmin {
         try run(RD_KAFKA_ADMIN_OP_CREATETOPICS, "create topics", handle: handle, timeoutMs: timeoutMs,
                 start: { options, queue in rd_kafka_CreateTopics(handle, &newTopics, newTopics.count, options, queue) },
                 results: { event, count in
-                    rd_kafka_event_CreateTopics_result(event).flatMap { rd_kafka_CreateTopics_result_topics($0, &count) }
+                    rd_kafka_event_CreateTopics_result(event).map { rd_kafka_CreateTopics_result_topics($0, &count) }
                 },
                 accepts: { code, message in
                     code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS || message.localizedLowercaseContains("already exists")
@@ -36,7 +36,7 @@ extension KafkaAdmin {
     /// fails the whole operation, naming each topic.
     static func run(_ operation: rd_kafka_admin_op_t, _ name: String, handle: OpaquePointer, timeoutMs: Int32,
                     start: (_ options: OpaquePointer?, _ queue: OpaquePointer) -> Void,
-                    results: (_ event: OpaquePointer, _ count: inout Int) -> UnsafeMutablePointer<OpaquePointer?>?,
+                    results: (_ event: OpaquePointer, _ count: inout Int) -> UnsafeMutablePointer<OpaquePointer?>??,
                     accepts: (rd_kafka_resp_err_t, String) -> Bool) throws {
         var errstr = [CChar](repeating: 0, count: 512)
         guard let queue = rd_kafka_queue_new(handle) else { throw KafkaError("rd_kafka_queue_new failed") }
@@ -54,7 +54,9 @@ extension KafkaAdmin {
         let err = rd_kafka_event_error(event)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: name) }
         var count = 0
-        guard let topics = results(event, &count) else { return }
+        // nil: the event is not this operation's result; a nil list: no topic results.
+        guard let list = results(event, &count) else { throw KafkaError("unexpected admin event for \(name)") }
+        guard let topics = list else { return }
         var failures: [String] = []
         for i in 0..<count {
             let code = rd_kafka_topic_result_error(topics[i])

@@ -17,7 +17,7 @@ extension KafkaAdmin {
         try run(RD_KAFKA_ADMIN_OP_DELETETOPICS, "delete topics", handle: handle, timeoutMs: timeoutMs,
                 start: { options, queue in rd_kafka_DeleteTopics(handle, &topics, topics.count, options, queue) },
                 results: { event, count in
-                    rd_kafka_event_DeleteTopics_result(event).flatMap { rd_kafka_DeleteTopics_result_topics($0, &count) }
+                    rd_kafka_event_DeleteTopics_result(event).map { rd_kafka_DeleteTopics_result_topics($0, &count) }
                 },
                 accepts: { code, _ in code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART })
     }

@@ -10,7 +10,18 @@ import Logging
 /// reloaded after `maxAge`, which bounds staleness should an update be missed (e.g. one published
 /// while this instance was still joining the updates topic).
 public final class ProfileContextCache: @unchecked Sendable {
-    struct Key: Hashable { var profileKey: String; var imageTag: String }
+    struct Key: Hashable {
+        var profileKey: String
+        var imageTag: String
+
+        // By bytes (VersionCache.Key says why).
+        static func == (a: Key, b: Key) -> Bool { a.profileKey.bytesEqual(b.profileKey) && a.imageTag.bytesEqual(b.imageTag) }
+
+        func hash(into hasher: inout Hasher) {
+            profileKey.hashBytes(into: &hasher)
+            imageTag.hashBytes(into: &hasher)
+        }
+    }
     private enum Entry {
         case present(ProfileMatcher, used: UInt64, loaded: ContinuousClock.Instant)
         case absent(until: ContinuousClock.Instant)

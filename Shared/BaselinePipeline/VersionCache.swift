@@ -14,6 +14,15 @@ public final class VersionCache: @unchecked Sendable {
             self.profileKey = profileKey
             self.imageTag = imageTag
         }
+
+        // By bytes, as PostgreSQL compares them: a look-alike image name ("\u{212A}iosk" for
+        // "Kiosk") must not be served, or merged into, another workload's cached version.
+        public static func == (a: Key, b: Key) -> Bool { a.profileKey.bytesEqual(b.profileKey) && a.imageTag.bytesEqual(b.imageTag) }
+
+        public func hash(into hasher: inout Hasher) {
+            profileKey.hashBytes(into: &hasher)
+            imageTag.hashBytes(into: &hasher)
+        }
     }
 
     private let lock = NSLock()

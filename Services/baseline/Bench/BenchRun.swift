@@ -54,6 +54,12 @@ struct BenchRun: Sendable {
         progress.show(5, "resetting topics on \(stack.kafka.brokers) and database \(stack.databaseName)")
         let producer = try KafkaProducer(configuration: stack.kafka, logger: cliLogger)
         defer { producer.triggerClose() }
+        // The bench deletes topics and drops a database: only a broker on this machine unless told,
+        // and only a database of its own (an empty-looking topic may be a read that failed).
+        if !resetTopics && !stack.brokersAreLocal {
+            throw ValidationError("the broker at \(stack.kafka.brokers) is not on this machine: the bench deletes and re-creates the pipeline's topics; give it a broker of its own and --reset-topics (scripts/bench does)")
+        }
+        try stack.checkBenchDatabaseName()
         let held = try await stack.messages(in: BenchStack.topics)
         if held > 0 && !resetTopics {
             throw ValidationError("the broker at \(stack.kafka.brokers) holds \(held) message(s) on the pipeline's topics: give the bench a broker of its own and --reset-topics (scripts/bench does)")

@@ -21,6 +21,23 @@ struct BenchStack: Sendable {
     static let passthroughTopic = "bench.passthrough"
     static var topics: [String] { Topics.all + [passthroughTopic] }
 
+    /// Every broker address is a loopback one.
+    var brokersAreLocal: Bool {
+        kafka.brokers.split(separator: ",").allSatisfy { address in
+            let host = address.split(separator: ":").dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+            return ["127.0.0.1", "localhost", "::1"].contains(host.lowercased())
+        }
+    }
+
+    /// The database the bench drops must be one of its own: named for the bench, never the one the
+    /// URL names (the pipeline's).
+    func checkBenchDatabaseName() throws {
+        let urlDatabase = URLComponents(string: databaseURL)?.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard databaseName.contains("bench"), databaseName != urlDatabase else {
+            throw ValidationError("--bench-database '\(databaseName)' is dropped and created again: it must contain 'bench' and differ from the database of the URL ('\(urlDatabase ?? "")')")
+        }
+    }
+
     /// The bench database's URL.
     var benchDatabaseURL: String { Self.replacingDatabase(in: databaseURL, with: databaseName) }
 

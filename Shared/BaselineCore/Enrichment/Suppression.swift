@@ -26,14 +26,15 @@ public struct Suppression: Codable, Sendable, Hashable {
 
 /// Active suppressions by (rule, profile, node): one lookup per signal.
 public struct SuppressionIndex: Sendable {
-    private var byKey: [String: Suppression] = [:]
+    /// By bytes: a look-alike profile key or node must not find another's suppression.
+    private var byKey: [ExactString: Suppression] = [:]
 
     public init(_ suppressions: [Suppression] = []) {
-        for s in suppressions { byKey[s.indexKey] = s }
+        for s in suppressions { byKey[ExactString(s.indexKey)] = s }
     }
 
     public func find(ruleID: String, profileKey: String, node: ProfileNodeKey) -> Suppression? {
-        byKey[Suppression.indexKey(ruleID: ruleID, profileKey: profileKey, node: node)]
+        byKey[ExactString(Suppression.indexKey(ruleID: ruleID, profileKey: profileKey, node: node))]
     }
 
     public var count: Int { byKey.count }

@@ -9,8 +9,15 @@ public struct InstanceSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiter
 
     public init() {}
 
+    /// Sorted once (inserting unsorted ordinals one by one would be quadratic: an imported
+    /// profile's rows may list thousands unsorted, with duplicates).
     public init<S: Sequence>(_ ordinals: S) where S.Element == Int32 {
-        for o in ordinals { insert(o) }
+        var rest: [Int32] = []
+        for o in ordinals {
+            if let bit = Self.bit(o) { low |= bit } else { rest.append(o) }
+        }
+        rest.sort()
+        others = rest.isEmpty ? [] : rest.enumerated().compactMap { i, o in i > 0 && rest[i - 1] == o ? nil : o }
     }
 
     public init(arrayLiteral ordinals: Int32...) { self.init(ordinals) }

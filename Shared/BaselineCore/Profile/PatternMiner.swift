@@ -101,8 +101,8 @@ public struct PatternMiner: Sendable, Hashable, Codable {
         for (a, b) in zip(n, p) {
             if b.text == "*" {
                 guard a.varies, !a.text.contains("*") else { return false }
-            } else if a.text != b.text {
-                return false
+            } else if !a.text.bytesEqual(b.text) {
+                return false  // by bytes: a look-alike constant part is not the pattern's
             }
         }
         return true

@@ -33,6 +33,14 @@ public struct ProfileNodeKey: Hashable, Sendable, Codable, CustomStringConvertib
 
     public var description: String { "\(type.rawValue):\(value)" }
 
+    // By bytes, not by Unicode equivalence: a look-alike path is another node (ExactString.swift).
+    public static func == (a: ProfileNodeKey, b: ProfileNodeKey) -> Bool { a.type == b.type && a.value.bytesEqual(b.value) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        value.hashBytes(into: &hasher)
+    }
+
     public static let lineageSeparator = " > "
     public static let activitySeparator = " | "
 

@@ -197,8 +197,9 @@ public struct ProfileVersion: Sendable, Hashable {
     /// The key a file node is stored under: the pattern of its directory that covers its name, if any.
     public func generalised(_ key: ProfileNodeKey) -> ProfileNodeKey {
         // Most directories have no pattern: look the directory up before tokenising the name.
-        guard key.type == .file, !patterns.isEmpty, let (dir, name) = Self.fileParts(key), let byDir = patterns[dir],
-              let candidates = byDir[PatternMiner.skeleton(of: name)] else { return key }
+        guard key.type == .file, !patterns.isEmpty, let (dir, name) = Self.fileParts(key), let at = patterns.index(forKey: dir),
+              patterns[at].key.bytesEqual(dir),  // not a look-alike directory (String keys compare by equivalence)
+              let candidates = patterns[at].value[PatternMiner.skeleton(of: name)] else { return key }
         for pattern in candidates where PatternMiner.matches(name, pattern: pattern) { return Self.fileKey(dir: dir, name: pattern) }
         return key
     }
