@@ -1,6 +1,6 @@
 """Small Kafka helper for scripts (librdkafka 2.16 from the project's venv; Debian's kcat cannot
 talk to the local broker). Usage:
-  kafka_tool.py produce BROKERS TOPIC FILE      # lines "key<TAB>value" (value "b64:…" is base64 bytes)
+  kafka_tool.py produce BROKERS TOPIC FILE      # lines "key<TAB>value[<TAB>record time, ms]" (value "b64:…" is base64 bytes)
   kafka_tool.py keys BROKERS TOPIC              # prints "<distinct keys> <duplicates>"
   kafka_tool.py count BROKERS TOPIC             # prints the number of messages
   kafka_tool.py field BROKERS TOPIC NAME        # prints each JSON value's top-level NAME, one a line
@@ -13,11 +13,13 @@ def produce(brokers, topic, path):
     p = Producer({"bootstrap.servers": brokers, "linger.ms": 20, "message.max.bytes": 10_000_000})
     with open(path) as f:
         for line in f:
-            key, _, value = line.rstrip("\n").partition("\t")
+            key, _, rest = line.rstrip("\n").partition("\t")
+            value, _, stamp = rest.partition("\t")
             payload = base64.b64decode(value[4:]) if value.startswith("b64:") else value.encode()
+            extra = {"timestamp": int(stamp)} if stamp else {}
             while True:
                 try:
-                    p.produce(topic, key=key.encode(), value=payload)
+                    p.produce(topic, key=key.encode(), value=payload, **extra)
                     break
                 except BufferError:
                     p.poll(0.1)
