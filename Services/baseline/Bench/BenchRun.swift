@@ -132,9 +132,10 @@ struct BenchRun: Sendable {
                                              topics: [Topics.securitySignalsEnriched], extraProperties: ["fetch.wait.max.ms": "5"],
                                              logger: cliLogger)
             consumers.append(enriched)
+            let readWhileJoining = try await PipelineBench.joined(enriched)
             services.append(try stack.start("signal-enricher"))
             let enricher = services
-            let enrichment = try await PipelineBench.outputRate(enriched, expected: s, timeout: .seconds(120 + Double(s) / 200), services: enricher) {
+            let enrichment = try await PipelineBench.outputRate(enriched, alreadyRead: readWhileJoining, expected: s, timeout: .seconds(120 + Double(s) / 200), services: enricher) {
                 progress.show(10, "enrichment: \($0) of \(s) signals enriched")
             }
             let enrichRatio = enrichment / passthrough

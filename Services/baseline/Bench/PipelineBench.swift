@@ -203,11 +203,25 @@ enum PipelineBench {
         }
     }
 
-    /// Counts messages of an already subscribed consumer until `expected`; their steady rate.
-    static func outputRate(_ consumer: KafkaConsumer, expected: Int, timeout: Duration, services: [ServiceProcess],
+    /// Polls a newly subscribed consumer until it holds its partitions (at most `timeout`); the
+    /// messages it read meanwhile. Called before the service whose output it counts starts: a
+    /// consumer still joining its group when the output begins would first see a large part of it
+    /// at once, and the rate from that first sighting would mean nothing.
+    static func joined(_ consumer: KafkaConsumer, timeout: Duration = .seconds(30)) async throws -> Int {
+        var read = 0
+        let deadline = ContinuousClock.now + timeout
+        while !consumer.hasAssignment && ContinuousClock.now < deadline {
+            read += try await consumer.poll(maxMessages: 500, maxWaitMs: 100).count
+        }
+        return read
+    }
+
+    /// Counts messages of an already subscribed consumer until `expected` (`alreadyRead` of them
+    /// read before); their steady rate.
+    static func outputRate(_ consumer: KafkaConsumer, alreadyRead: Int = 0, expected: Int, timeout: Duration, services: [ServiceProcess],
                            progress: (Int) -> Void) async throws -> Double {
         var rate = SteadyRate()
-        var count = 0
+        var count = alreadyRead
         let deadline = ContinuousClock.now + timeout
         while count < expected {
             guard ContinuousClock.now < deadline else { throw Timeout(description: "\(count) of \(expected) signals came out enriched") }

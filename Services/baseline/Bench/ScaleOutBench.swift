@@ -90,9 +90,10 @@ struct ScaleOutBench: Sendable {
         let timeout = Duration.seconds(120 + Double(d) / 20)
 
         // 1. dump-consumer × 1.
+        let requestsBefore = try await PipelineBench.joined(probe)
         let dc = try start("dump-consumer", 1, group: "bench-\(run)-scale-dc-1", database: singleDatabase)
         running += dc
-        let dcSingle = try await PipelineBench.outputRate(probe, expected: d, timeout: timeout, services: dc) {
+        let dcSingle = try await PipelineBench.outputRate(probe, alreadyRead: requestsBefore, expected: d, timeout: timeout, services: dc) {
             progress.show(step, "scale-out: 1 dump-consumer: \($0) of \(d) dumps")
         }
         try await stop(dc, &running)
@@ -125,6 +126,7 @@ struct ScaleOutBench: Sendable {
                                          topics: [Topics.securitySignalsEnriched], extraProperties: ["fetch.wait.max.ms": "5"],
                                          logger: cliLogger)
         consumers.append(enriched)
+        var enrichedBefore = try await PipelineBench.joined(enriched)
         var enrichRates: [Int: Double] = [:]
         var enricherShares: [Double] = []
         for count in [n, 1] {
@@ -140,9 +142,10 @@ struct ScaleOutBench: Sendable {
             try await PipelineBench.produce(producer, topic: Topics.securitySignals, values: fixtures.signalPayloads) {
                 progress.show(step, "scale-out: producing signals: \($0) of \(s)")
             }
-            enrichRates[count] = try await PipelineBench.outputRate(enriched, expected: s, timeout: signalTimeout, services: enrichers) {
+            enrichRates[count] = try await PipelineBench.outputRate(enriched, alreadyRead: enrichedBefore, expected: s, timeout: signalTimeout, services: enrichers) {
                 progress.show(step, "scale-out: \(count) signal-enricher(s): \($0) of \(s) signals")
             }
+            enrichedBefore = 0
             if count == n { enricherShares = shares(enrichers) }
             try await stop(enrichers, &running)
         }
