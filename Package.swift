@@ -72,6 +72,7 @@ let package = Package(
                 "BaselineCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Shared/BaselinePostgres"
         ),

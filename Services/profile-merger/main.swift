@@ -22,6 +22,21 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
         limit: try config.int(.anomalyLimit),
         window: Int64(try config.int(.anomalyWindowSeconds)) * second)
     let modelConfig = model
+    // dump-consumer's limits, applied again to what the merger reads (the same variables).
+    var storage = StorageLimits()
+    storage.maxOutputBytes = try config.int(.maxOutputBytes)
+    let requestLimits = MergeRequestLimits(
+        dump: DumpLimits(
+            maxPayloadBytes: try config.int(.dumpMaxPayloadBytes),
+            maxDecompressedBytes: try config.int(.dumpMaxDecompressedBytes),
+            maxDepth: try config.int(.dumpMaxDepth),
+            maxNodes: try config.int(.dumpMaxNodes),
+            maxStringLength: try config.int(.dumpMaxStringLength),
+            maxChildren: try config.int(.dumpMaxChildren)),
+        storage: storage,
+        times: EventTimePolicy(
+            maxAhead: Int64(try config.int(.eventTimeMaxAheadSeconds)) * EventTimePolicy.second,
+            maxBehind: Int64(try config.int(.eventTimeMaxBehindSeconds)) * EventTimePolicy.second))
     let cache = VersionCache(capacity: try config.int(.mergerProfileCacheSize))
 
     // A statement that hangs (a lock, a stuck server) becomes SQLSTATE 57014: retried and
@@ -45,9 +60,11 @@ await ServiceRunner.main(service: .profileMerger) { config, readiness, logger in
                                                           logger: logger),
                 onRevoke: { _ in cache.removeAll() }, logger: logger)
             reference.set(consumer)
-            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
+            // A batch may take up to a statement timeout per query: "no poll" only after twice that.
+            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer, pollStaleAfter: .seconds(max(60, 2 * statementTimeout))))
             return ProfileMergeStage(consumer: consumer, producer: producer, store: store, cache: cache, model: modelConfig,
-                                     anomalyLimit: limiter, consumerGroup: group, maxBatch: maxBatch, maxVersions: maxVersions, logger: logger,
+                                     anomalyLimit: limiter, consumerGroup: group, maxBatch: maxBatch, maxVersions: maxVersions,
+                                     requestLimits: requestLimits, logger: logger,
                                      onStart: { readiness.markReady() },
                                      reportHealth: { problem in
                                          if let problem { readiness.markNotReady(problem) } else { readiness.markReady() }

@@ -46,9 +46,11 @@ await ServiceRunner.main(service: .signalEnricher) { config, readiness, logger i
                 configuration: config.kafka,
                 groupID: try config.string(.enricherGroup),
                 topics: [Topics.securitySignals], logger: logger)
-            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer))
+            // A batch may take up to a statement timeout per query: "no poll" only after twice that.
+            readiness.addCheck("kafka", ReadinessChecks.consumer(consumer, pollStaleAfter: .seconds(max(60, 2 * statementTimeout))))
             let stage = TransformStage(name: "signal-enricher", consumer: consumer, producer: producer, maxBatch: maxBatch,
-                                       logger: logger, onStart: { readiness.markReady() }, output: { try await enricher.transform($0) })
+                                       logger: logger, onStart: { readiness.markReady() }, classify: SignalEnricher.classify,
+                                       failureCode: SignalEnricher.failureCode, output: { try await enricher.transform($0) })
             stage.reportHealth = { problem in if let problem { readiness.markNotReady(problem) } else { readiness.markReady() } }
             return stage
         },

@@ -30,6 +30,11 @@ public struct DumpDecoder: Sendable {
 
     /// Decodes without limits on the tree or normalisation (the format step alone).
     public func decodeRaw(_ input: [UInt8], contentType: String? = nil) throws(Rejection) -> (Format, ActivityDump) {
+        try decodeRaw(input, contentType: contentType, scanning: true)
+    }
+
+    /// `scanning: false` leaves the fast path out (what the equivalence tests compare it with).
+    func decodeRaw(_ input: [UInt8], contentType: String?, scanning: Bool) throws(Rejection) -> (Format, ActivityDump) {
         if input.isEmpty { throw Rejection("empty_payload", "the message has no payload") }
         if input.count > limits.maxPayloadBytes {
             throw Rejection("payload_too_large", "the payload is \(input.count) bytes, over the limit of \(limits.maxPayloadBytes)")
@@ -50,6 +55,12 @@ public struct DumpDecoder: Sendable {
                                                  maxValues: limits.maxJSONValues) {
             throw rejection
         }
+        // Baseline's own dumps (nearly all) without Foundation's tree: a scan of the top-level
+        // members says what the tree would (DumpHeadScanner); anything else takes the tree.
+        if scanning, let head = DumpHeadScanner.scan(bytes, maxDepth: min(limits.maxJSONDepth, DumpHeadScanner.maxDepth)), head.isBaseline,
+           !head.firstProcessHasGenerationType {
+            return (.baselineJSON, try baseline(bytes, schema: head.schema, scanning: true, nodesSayItIsASnapshot: { false }))
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes))
@@ -58,7 +69,9 @@ public struct DumpDecoder: Sendable {
         }
         guard let root = object as? [String: Any] else { throw Rejection("invalid_json", "the dump must be a JSON object") }
         if root["workload"] != nil || (root["schema"] as? String)?.hasPrefix("baseline.") == true {
-            return (.baselineJSON, try baseline(bytes, root: root))
+            return (.baselineJSON, try baseline(bytes, schema: root["schema"] as? String, scanning: scanning, nodesSayItIsASnapshot: {
+                GenerationType.isSnapshot(LenientJSON.objects(root["processes"]))
+            }))
         }
         if root["tree"] != nil || root["metadata"] != nil {
             return (.datadogJSON, try DatadogDump.convert(root))
@@ -66,13 +79,20 @@ public struct DumpDecoder: Sendable {
         throw Rejection("unknown_format", "a JSON object that is neither a Baseline dump (workload, processes) nor a Datadog SecDump (metadata, tree)")
     }
 
-    func baseline(_ bytes: [UInt8], root: [String: Any]) throws(Rejection) -> ActivityDump {
-        if let schema = root["schema"] as? String, schema != ActivityDump.schemaV1 {
+    /// A Baseline dump, given its `schema` member (when a string) and whether its process nodes
+    /// say it is a snapshot (older snapshot encodings); `scanning: false` leaves the fast path out.
+    func baseline(_ bytes: [UInt8], schema: String?, scanning: Bool, nodesSayItIsASnapshot: () -> Bool) throws(Rejection) -> ActivityDump {
+        if let schema, schema != ActivityDump.schemaV1 {
             throw Rejection("unsupported_schema", "schema '\(schema)' is not supported (expected \(ActivityDump.schemaV1))")
         }
         var dump: ActivityDump
         do {
-            dump = try JSONDecoder().decode(ActivityDump.self, from: Data(bytes))
+            // The one-pass reader for plain dumps; the decoder (and its errors) for the rest.
+            if scanning, let read = ActivityDumpReader.dump(bytes) {
+                dump = read
+            } else {
+                dump = try JSONDecoder().decode(ActivityDump.self, from: Data(bytes))
+            }
         } catch let error as DecodingError {
             throw Rejection("invalid_field", "not a valid Baseline activity dump: \(Self.describe(error))")
         } catch {
@@ -84,7 +104,7 @@ public struct DumpDecoder: Sendable {
         // The container's start is what warm-up runs from (ProfileMerge.age); resolving must keep it.
         dump.workload.containerCreatedAt = w.containerCreatedAt
         // A snapshot says so at the top (`generation_type`), or on every node (older snapshot encodings).
-        if !dump.isSnapshot { dump.isSnapshot = GenerationType.isSnapshot(LenientJSON.objects(root["processes"])) }
+        if !dump.isSnapshot { dump.isSnapshot = nodesSayItIsASnapshot() }
         return dump
     }
 
@@ -94,7 +114,7 @@ public struct DumpDecoder: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(dump)) ?? Data()
-        return "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + Hex.lowercase(SHA256.hash(data: data))
     }
 
     static func jsonError(_ error: any Error) -> String {

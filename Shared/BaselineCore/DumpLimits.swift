@@ -35,6 +35,18 @@ public struct DumpLimits: Sendable, Hashable {
         self.maxChildren = maxChildren
     }
 
+    /// What a dump that passed `check` still respects once `DumpNormalizer` ran, which the merger
+    /// checks normalised dumps against (a request dump-consumer produced must always pass):
+    /// normalising can lengthen a path by up to 3 bytes (`/proc/1/…` → `/proc/self/…`) and gathers
+    /// the children and activities of folded or merged processes onto one (their total stays
+    /// within `maxNodes`, depth only shrinks).
+    public var normalized: DumpLimits {
+        var limits = self
+        limits.maxStringLength = maxStringLength > Int.max - 3 ? Int.max : maxStringLength + 3
+        limits.maxChildren = max(maxChildren, maxNodes)
+        return limits
+    }
+
     /// Checks a decoded dump; throws the first violation. Every string the dump carries (identity,
     /// workload, paths, arguments, activity) is bounded by `maxStringLength` and must not contain
     /// NUL (`invalid_string`): PostgreSQL's text and jsonb cannot store it, so it is rejected here,

@@ -141,6 +141,26 @@ public struct DumpNormalizer: Sendable {
 public enum MultiCallBinaries {
     public static let names: Set<String> = ["busybox", "toybox", "coreutils"]
     public static func isMultiCall(_ path: String) -> Bool {
-        names.contains(path.split(separator: "/").last.map(String.init) ?? path)
+        if let name = asciiLastComponent(path) { return names.contains(name) }
+        return names.contains(path.split(separator: "/").last.map(String.init) ?? path)
+    }
+
+    /// The last non-empty `/`-separated component (the whole path when there is none), by bytes
+    /// for an ASCII path: splitting into an array of substrings was 8 % of the enricher's time.
+    /// nil for other paths, which keep the Character rules (a prepended mark joins a `/` into
+    /// one Character that does not split).
+    static func asciiLastComponent(_ path: String) -> String? {
+        var result: String?
+        var ascii = true
+        path.utf8.withContiguousStorageIfAvailable { u in
+            guard u.allSatisfy({ $0 < 0x80 }) else { ascii = false; return }
+            var end = u.count
+            while end > 0 && u[end - 1] == UInt8(ascii: "/") { end -= 1 }
+            guard end > 0 else { result = path; return }
+            var start = end
+            while start > 0 && u[start - 1] != UInt8(ascii: "/") { start -= 1 }
+            result = String(decoding: UnsafeBufferPointer(rebasing: u[start..<end]), as: UTF8.self)
+        }
+        return ascii ? result : nil
     }
 }

@@ -102,9 +102,23 @@ public struct SecuritySignal: Sendable, Hashable {
 
     /// Parses a signal; throws a `Rejection` naming what is wrong.
     public static func parse(_ bytes: [UInt8]) throws(Rejection) -> SecuritySignal {
+        try parse(bytes, scanning: true)
+    }
+
+    /// `scanning: false` leaves the fast path out (what the equivalence tests compare it with).
+    static func parse(_ bytes: [UInt8], scanning: Bool) throws(Rejection) -> SecuritySignal {
         if bytes.isEmpty { throw Rejection("empty_payload", "the signal has no payload") }
+        // Plain signals (nearly all) in one pass; anything else through Foundation (SignalScanner).
+        // What the scanner reads is valid JSON nested at most `maxNesting` deep, which the
+        // pre-flight below would pass: it only has to run before the tree.
+        if scanning, let fields = SignalScanner.scan(bytes) { return try fields.signal() }
         // The same scan that bounds dumps, with only the depth bound: signals have no node limits.
         if let rejection = LenientJSON.preflight(bytes, maxDepth: maxNesting, maxArray: .max, maxValues: .max) { throw rejection }
+        return try parseTree(bytes)
+    }
+
+    /// The signal through Foundation's object tree: the general path, which the scanner must agree with.
+    static func parseTree(_ bytes: [UInt8]) throws(Rejection) -> SecuritySignal {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
@@ -234,17 +248,21 @@ public struct SecuritySignal: Sendable, Hashable {
         guard let close = original.lastIndex(of: UInt8(ascii: "}")) else {
             throw Rejection("invalid_signal", "the signal must be a JSON object")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = try encoder.encode(context)
-        var out = Array(original[..<close])
+        var out: [UInt8] = []
+        out.reserveCapacity(original.count + 1024)
+        out.append(contentsOf: original[..<close])
         // A comma separates the new member from the last one, unless the object is empty (`{}`) or
         // already ends in one: Foundation's parser accepts a trailing comma (`{"a":1,}`), and a
         // second would make the enriched signal invalid JSON (found by fuzz-signal).
         let last = out.last { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
         let needsComma = last != nil && last != UInt8(ascii: "{") && last != UInt8(ascii: ",")
         out.append(contentsOf: Array((needsComma ? ",\"baseline\":" : "\"baseline\":").utf8))
-        out.append(contentsOf: body)
+        if !BaselineContextWriter.write(context, into: &out) {
+            // A double that is not finite: the encoder's error, as before the writer.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            out.append(contentsOf: try encoder.encode(context))
+        }
         out.append(contentsOf: original[close...])
         return out
     }
@@ -276,7 +294,11 @@ public enum WorkloadTags {
 
     /// A workload when the tags name an image (or at least a service); nil otherwise.
     public static func workload(from tags: [String], containerID: String? = nil) -> Workload? {
-        let v = values(tags)
+        workload(values: values(tags), containerID: containerID)
+    }
+
+    /// The same from the tags' `values`, when the caller has them already.
+    static func workload(values v: [String: String], containerID: String?) -> Workload? {
         guard let image = v["image_name"] ?? v["short_image"] ?? v["service"] else { return nil }
         return Workload(imageName: image, imageTag: v["image_tag"] ?? "latest", service: v["service"],
                         containerID: containerID ?? v["container_id"], host: v["host"],

@@ -19,5 +19,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var isClosed: Bool { self == .closed }
 
+    /// The producer or the broker refuses the record for what it is (too large, invalid): sending
+    /// it again can never work, unlike a broker that is down or a full queue.
+    public var refusesRecord: Bool {
+        [RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD]
+            .contains { $0.rawValue == code }
+    }
+
     public var description: String { "Kafka: \(message)" }
 }

@@ -31,7 +31,7 @@ public struct AcceptedAnomalyRelay: Service {
     /// One round; returns the anomalies sent.
     @discardableResult
     public func relay(profiles: [String]? = nil) async throws -> Int {
-        let claimed = try await store.claimAcceptedAnomalies(limit: 500, resendAfter: resendAfter.seconds, profileKeys: profiles)
+        let claimed = try await store.claimAcceptedAnomalies(limit: MergeRequestLimits.maxAcceptedPerTick, resendAfter: resendAfter.seconds, profileKeys: profiles)
         guard !claimed.isEmpty else { return 0 }
         var byVersion: [String: (String, String, [AcceptedAnomaly])] = [:]
         for (key, tag, anomaly) in claimed { byVersion[key + "\u{0}" + tag, default: (key, tag, [])].2.append(anomaly) }

@@ -37,7 +37,7 @@ extension ProfileMergeHandler {
         var records = updates.compactMap { try? KafkaRecord(WireCatalog.profileUpdates, $0) }
         var allowed: [Anomaly] = [], limited: [String] = []
         for a in anomalies {
-            if !applyLimit || limiter.allow(instance: a.instanceID, at: a.at) { allowed.append(a) } else { limited.append(a.id) }
+            if !applyLimit || limiter.allow(a) { allowed.append(a) } else { limited.append(a.id) }
         }
         records += allowed.compactMap { try? KafkaRecord(WireCatalog.securityAnomalies, AnomalyEvent($0)) }
         var published: [String] = []
@@ -64,5 +64,5 @@ final class LockedLimiter: @unchecked Sendable {
     private let lock = NSLock()
     private var limiter: AnomalyRateLimiter
     init(_ limiter: AnomalyRateLimiter) { self.limiter = limiter }
-    func allow(instance: String, at time: Int64) -> Bool { lock.withLock { limiter.allow(instance: instance, at: time) } }
+    func allow(_ anomaly: Anomaly) -> Bool { lock.withLock { limiter.allow(anomaly) } }
 }

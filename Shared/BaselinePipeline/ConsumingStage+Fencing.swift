@@ -11,6 +11,10 @@ extension ConsumingStage {
     func fence(_ fenced: StageFenced, batch: [KafkaMessage]) async throws {
         metrics.fenced.increment()
         logger.warning("\(name): \(fenced)")
+        // Whatever this batch was failing on is no longer this member's to fix (another owns the
+        // partition now): a problem left reported would keep /readyz not-ready with no batch to
+        // clear it. A loop of fences reports again below.
+        clearProblem()
         handler.fenced()
         let assigned = consumer.assignment
         let partitions = Set(batch.map(\.topicPartition)).filter(assigned.contains)

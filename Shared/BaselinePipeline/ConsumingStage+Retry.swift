@@ -1,10 +1,18 @@
 import BaselineKafka
+import BaselinePostgres
 import ServiceLifecycle
 
 /// A failure retrying cannot fix: the batch is handled one message at a time.
 struct DeterministicFailure: Error {
     let reason: String
     var kind: StageFailure = .deterministic
+}
+
+/// A record of the handler's output the producer or the broker refuses for what it is
+/// (`KafkaError.refusesRecord`): the batch is handled and delivered one message at a time.
+struct RecordRefused: Error, CustomStringConvertible {
+    let underlying: KafkaError
+    var description: String { underlying.description }
 }
 
 /// The handler found a partition of the batch owned by another member now.
@@ -36,6 +44,8 @@ extension ConsumingStage {
                 let value = try await body()
                 if attempt > 0 { clearProblem() }
                 return value
+            } catch let refused as RecordRefused {
+                throw refused
             } catch {
                 let kind = classify ? handler.classify(error) : .transient
                 if kind == .fenced { throw StageFenced(underlying: error) }
@@ -45,6 +55,9 @@ extension ConsumingStage {
                 if givesUp && !fencedOnly { throw DeterministicFailure(reason: reason, kind: kind) }
                 if consumer.isStopping || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
                 metrics.retries.increment()
+                if DatabaseFailure.isStatementTimeout(error) {
+                    CounterCache.shared.increment("baseline_db_statement_timeouts_total", [("stage", name)])
+                }
                 reportProblem("\(what) failing (attempt \(attempt)): \(reason)")
                 logger.warning("\(name): \(what) failed (\(kind.rawValue), attempt \(attempt)), retrying in \(backoff.delay): \(reason)")
                 guard await backoff.wait() else { throw error }

@@ -74,9 +74,9 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
             }
         }
         // Dead letters first: once the handler stores the batch's positions they would never be retried.
-        try await deliver(rejected, "dead letters")
+        try await deliverDeadLetters(rejected)
         let span = BatchSpan(batch)
-        let output: StageOutput
+        var output: StageOutput
         do {
             do {
                 output = try await handleRetrying(items, span: span)
@@ -84,11 +84,18 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
                 logger.warning("\(name): batch failed deterministically, handling its \(items.count) messages one by one: \(failure.reason)")
                 output = try await isolate(items, batch: span)
             }
+            do {
+                try await deliver(output.records, "producing \(output.records.count) record(s)", refusalIsFinal: true)
+            } catch let refused as RecordRefused {
+                // One message's output can never be produced (too large for the broker): find it,
+                // dead-letter it, deliver the rest. Records already sent go again (at-least-once).
+                logger.warning("\(name): a record of the batch is refused, handling its \(items.count) messages one by one: \(refused)")
+                output = try await isolate(items, batch: span)
+            }
         } catch let fenced as StageFenced {
             try await fence(fenced, batch: batch)
             return
         }
-        try await deliver(output.records, "producing \(output.records.count) record(s)")
         // Effects that must follow delivery (hits counted, suggestions marked published) run once,
         // after the broker acknowledged; a failed batch never reaches here twice.
         await output.delivered()
@@ -106,11 +113,37 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
         metrics.batch.recordInterval(since: started)
     }
 
-    /// Produces until the broker acknowledged every record (always retried: a send failure is
-    /// never a problem of the input).
-    func deliver(_ records: [KafkaRecord], _ what: String) async throws {
+    /// Produces until the broker acknowledged every record (retried: a broker that is down is no
+    /// problem of the input). With `refusalIsFinal`, a record refused for what it is (too large,
+    /// invalid) throws `RecordRefused` instead: retrying could never deliver it.
+    func deliver(_ records: [KafkaRecord], _ what: String, refusalIsFinal: Bool = false) async throws {
         guard !records.isEmpty else { return }
-        try await retrying(what, classify: false) { _ = try await producer.sendAll(records) }
+        try await retrying(what, classify: false) {
+            do {
+                _ = try await producer.sendAll(records)
+            } catch let error as KafkaError where refusalIsFinal && error.refusesRecord {
+                throw RecordRefused(underlying: error)
+            }
+        }
+    }
+
+    /// Delivers dead letters. One the producer or broker refuses (a `message.max.bytes` below the
+    /// dead letter's 900 000 bytes) goes again without the original's value, key and headers (its
+    /// headers say where the original is, and `baseline-original-bytes` how large it was), so a
+    /// dead letter can never stall its partition.
+    func deliverDeadLetters(_ records: [KafkaRecord]) async throws {
+        do {
+            try await deliver(records, "dead letters", refusalIsFinal: true)
+        } catch is RecordRefused {
+            for record in records {
+                do {
+                    try await deliver([record], "dead letter", refusalIsFinal: true)
+                } catch let refused as RecordRefused {
+                    logger.warning("\(name): dead letter refused (\(refused)); sending it without the original")
+                    try await deliver([DeadLetter.bare(record)], "dead letter without the original")
+                }
+            }
+        }
     }
 
     /// The dead letter of `message`: on the handler's topic, else the input topic's own.

@@ -37,6 +37,12 @@ public struct DumpIngestor: Sendable {
             return overflow || ns <= 0 || ns > now.saturatingAdding(times.maxAhead) || ns < now.saturatingSubtracting(times.maxBehind) ? nil : ns
         } ?? now
         do {
+            // activity-dumps carries dumps only: a record that says it is something else (a clock
+            // tick aimed at the merge topic, a kind of a newer version) is not read as a dump.
+            if let kind = message.headers.first(where: { $0.name == WireHeaders.kind }) {
+                throw Rejection("unknown_kind", "\(WireHeaders.kind) '\((kind.stringValue ?? "<not UTF-8>").prefix(100))' on \(message.topic), "
+                                + "which carries activity dumps only (no \(WireHeaders.kind) header)")
+            }
             var request = try decoder.decode(message.value, contentType: message.header(WireHeaders.contentType)?.stringValue,
                                              receivedAt: recordTime)
             let (dump, clamped) = times.apply(to: request.dump, recordTime: recordTime)

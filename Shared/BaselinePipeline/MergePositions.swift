@@ -17,8 +17,8 @@ public struct MergePositions: PositionStore {
                           uniquingKeysWith: max)
     }
 
-    public func reset(_ partition: KafkaTopicPartition, to offset: Int64) async throws {
-        try await store.resetOffset(group: group, topic: partition.topic, partition: partition.partition, to: offset)
+    public func reset(_ partition: KafkaTopicPartition, to offset: Int64, ifStoredAt expected: Int64) async throws {
+        try await store.resetOffset(group: group, topic: partition.topic, partition: partition.partition, to: offset, ifStoredAt: expected)
     }
 }
 

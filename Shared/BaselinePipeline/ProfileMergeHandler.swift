@@ -2,6 +2,7 @@ import BaselineCore
 import BaselineKafka
 import BaselinePostgres
 import BaselineWire
+import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -29,6 +30,9 @@ public struct ProfileMergeHandler: StageHandler {
     /// Versions kept per profile (least recently seen evicted).
     let maxVersions: Int
     let limiter: LockedLimiter
+    /// The edge limits applied again to what is read (nil: the topic is trusted; tests of what
+    /// gets past them).
+    let requestLimits: MergeRequestLimits?
     /// How often the anomaly outbox is drained while running.
     public var relayInterval: Duration = .seconds(30)
     /// A test seam: runs inside the merge transaction once the items are merged in memory, before
@@ -41,7 +45,9 @@ public struct ProfileMergeHandler: StageHandler {
     private let evictedCounter = Counter(label: "baseline_versions_evicted_total")
 
     public init(producer: KafkaProducer, store: ProfileStore, cache: VersionCache, model: ModelConfiguration = ModelConfiguration(),
-                anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(), consumerGroup: String, maxVersions: Int = 20, logger: Logger) {
+                anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(), consumerGroup: String, maxVersions: Int = 20,
+                requestLimits: MergeRequestLimits? = MergeRequestLimits(), logger: Logger) {
+        self.requestLimits = requestLimits
         self.producer = producer
         self.store = store
         self.cache = cache
@@ -53,9 +59,14 @@ public struct ProfileMergeHandler: StageHandler {
     }
 
     public func decode(_ message: KafkaMessage) -> Result<MergeItem, Rejection> {
-        let item: MergeItem
+        var item: MergeItem
         do {
-            item = try MergeTopicMessage.decode(message.value, kind: message.header(WireHeaders.kind)?.stringValue)
+            // One kind per record: several `baseline-kind` headers are ambiguous, whatever they say.
+            let kinds = message.headers.filter { $0.name == WireHeaders.kind }
+            if kinds.count > 1 { throw Rejection("unknown_kind", "the record has \(kinds.count) \(WireHeaders.kind) headers") }
+            item = try MergeTopicMessage.decode(message.value, kind: kinds.first.map { $0.stringValue ?? "<not UTF-8>" })
+        } catch let rejection as Rejection {
+            return .failure(rejection)
         } catch {
             return .failure(Rejection("invalid_merge_request", "\(error)"))
         }
@@ -63,6 +74,31 @@ public struct ProfileMergeHandler: StageHandler {
         // otherwise could be merged beside its owner and overwrite its work.
         guard message.keyString == item.profileKey else {
             return .failure(Rejection("wrong_partition_key", "the record key is not the profile key \(item.profileKey.prefix(200))"))
+        }
+        if let requestLimits {
+            do {
+                switch item {
+                case .dump(let request):
+                    let now = Timestamps.nanoseconds(Date()) ?? 0
+                    let recordTime = message.timestamp.flatMap { ms -> Int64? in
+                        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+                        return overflow || ns <= 0 ? nil : ns
+                    }
+                    let (admitted, clamped) = try requestLimits.admit(request, valueBytes: message.value.count, recordTime: recordTime, now: now)
+                    if clamped {
+                        CounterCache.shared.increment("baseline_merge_request_times_clamped_total", [])
+                        logger.notice("merge request times implausible against its record time: clamped", metadata: [
+                            "dump_id": "\(request.dumpID.prefix(200))",
+                            "source": "\(message.topic)/\(message.partition)/\(message.offset)",
+                        ])
+                    }
+                    item = .dump(admitted)
+                case .tick(let tick):
+                    try requestLimits.admit(tick)
+                }
+            } catch {
+                return .failure(error)
+            }
         }
         return .success(item)
     }

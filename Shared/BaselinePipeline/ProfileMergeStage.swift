@@ -12,10 +12,11 @@ extension ConsumingStage where Handler == ProfileMergeHandler {
     public convenience init(consumer: KafkaConsumer, producer: KafkaProducer, store: ProfileStore, cache: VersionCache,
                             model: ModelConfiguration = ModelConfiguration(), anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(),
                             consumerGroup: String = defaultConsumerGroup, maxBatch: Int = 500, maxVersions: Int = 20,
-                            logger: Logger, onStart: @escaping @Sendable () -> Void = {},
+                            requestLimits: MergeRequestLimits? = MergeRequestLimits(), logger: Logger, onStart: @escaping @Sendable () -> Void = {},
                             reportHealth: @escaping @Sendable (String?) -> Void = { _ in }) {
         let handler = ProfileMergeHandler(producer: producer, store: store, cache: cache, model: model, anomalyLimit: anomalyLimit,
-                                          consumerGroup: consumerGroup, maxVersions: maxVersions, logger: logger)
+                                          consumerGroup: consumerGroup, maxVersions: maxVersions, requestLimits: requestLimits,
+                                          logger: logger)
         self.init(name: "profile-merger", handler: handler, consumer: consumer, producer: producer, maxBatch: maxBatch, logger: logger,
                   onStart: onStart, reportHealth: reportHealth)
     }

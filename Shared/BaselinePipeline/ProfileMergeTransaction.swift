@@ -35,8 +35,8 @@ extension ProfileMergeHandler {
         -> (MergedBatch, [VersionCache.Key: VersionState]) {
         let beforeWrite = self.beforeWrite
         return try await store.client.withTransaction(logger: logger) { conn in
-            let dumpIDs = items.compactMap { if case .dump(let r) = $0.0 { r.dumpID } else { nil } }
-            let known = dumpIDs.isEmpty ? [] : try await ProfileStore.mergedDumpIDs(dumpIDs, conn: conn, logger: logger)
+            let dumps = items.compactMap { if case .dump(let r) = $0.0 { MergedDumpKey(r) } else { nil } }
+            let known = dumps.isEmpty ? [] : try await ProfileStore.mergedDumps(dumps, conn: conn, logger: logger)
             var seen = known
             var working: [VersionCache.Key: VersionState] = [:]
             var touched: [VersionCache.Key: ProfileBatch.TouchedVersion] = [:]
@@ -46,7 +46,7 @@ extension ProfileMergeHandler {
             batch.offsets = offsets
             batch.firstOffsets = firsts
             for (item, message) in items {
-                if case .dump(let request) = item, !seen.insert(request.dumpID).inserted { continue }
+                if case .dump(let request) = item, !seen.insert(MergedDumpKey(request)).inserted { continue }
                 let key = item.key
                 if working[key] == nil {
                     var loaded = cache.get(key)

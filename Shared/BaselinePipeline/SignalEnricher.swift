@@ -117,6 +117,21 @@ public struct SignalEnricher: Sendable {
         }
     }
 
+    /// What retrying can do about a failed transform: a database that is down is waited for; a
+    /// value it refuses (SQLSTATE 22, 23, 54) is the signal's, which is then dead-lettered alone
+    /// (`enrich_failed`) while the rest of its batch is delivered; anything else is retried five
+    /// times, then treated the same when other signals of the batch went through.
+    public static func classify(_ error: any Error) -> StageFailure {
+        switch DatabaseFailure.classify(error) {
+        case .transient: .transient
+        case .deterministic: .deterministic
+        case .unknown: .unknown
+        }
+    }
+
+    /// The dead-letter code of a signal whose enrichment fails alone every time.
+    public static let failureCode = "enrich_failed"
+
     /// Publishes suggestions recorded but never acknowledged (the process stopped, or the broker
     /// failed, in between). Run every 30 s by a `Periodic` relay; one instance drains at a time
     /// (`OutboxLease`).
@@ -146,6 +161,8 @@ public struct SignalEnricher: Sendable {
         let matcher: ProfileMatcher? = if let workload {
             try await cache.matcher(profileKey: workload.profileKey, imageTag: workload.imageTag)
         } else { nil }
-        return Enrichment.enrich(signal, workload: workload, matcher: matcher, suppressions: index, config: config)
+        let suppressions = self.suppressions
+        return Enrichment.enrich(signal, workload: workload, matcher: matcher, suppressions: index, config: config,
+                                 isPublished: { suppressions.isPublished($0) })
     }
 }

@@ -6,8 +6,10 @@ import Logging
 public protocol PositionStore: Sendable {
     /// The stored next offset of each of `partitions` that has one.
     func load(_ partitions: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartition: Int64]
-    /// Sets a stored position, backwards too (only for a partition whose log was re-created).
-    func reset(_ partition: KafkaTopicPartition, to offset: Int64) async throws
+    /// Sets a stored position, backwards too (only for a partition whose log was re-created),
+    /// if it is still `expected`: a member that was just fenced must not move back an offset
+    /// the partition's new owner has reset and moved on from since.
+    func reset(_ partition: KafkaTopicPartition, to offset: Int64, ifStoredAt expected: Int64) async throws
 }
 
 /// Start offsets from a `PositionStore`, checked against each partition's log.
@@ -70,7 +72,7 @@ public enum StoredPositions {
             if next > log.high {
                 CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "past_end")])
                 logger?.warning("stored offset \(next) of \(tp.topic)[\(tp.partition)] is past the log's end \(log.high): the topic was re-created; re-reading from \(log.low) (merged dump ids are skipped)")
-                try await store.reset(tp, to: log.low)
+                try await store.reset(tp, to: log.low, ifStoredAt: next)
                 result[tp] = log.low
             } else if next < log.low {
                 CounterCache.shared.increment("baseline_offsets_out_of_range_total", [("kind", "before_start")])

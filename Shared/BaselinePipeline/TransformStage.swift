@@ -8,11 +8,21 @@ import Logging
 /// that throws ("cannot decide now", e.g. the database is down) is retried, never skipped.
 public struct TransformHandler: StageHandler {
     public typealias Transform = @Sendable ([KafkaMessage]) async throws -> StageOutput
+    public typealias Classify = @Sendable (any Error) -> StageFailure
     let transform: Transform
+    let classifier: Classify?
+    public let failureCode: String
 
-    public init(_ transform: @escaping Transform) {
+    /// `classify`: what retrying can do about a failure of the transform (nil: every failure is
+    /// transient, retried until it works); `failureCode`: the dead-letter code of a message whose
+    /// transform fails alone every time.
+    public init(_ transform: @escaping Transform, classify: Classify? = nil, failureCode: String = "processing_failed") {
         self.transform = transform
+        self.classifier = classify
+        self.failureCode = failureCode
     }
+
+    public func classify(_ error: any Error) -> StageFailure { classifier?(error) ?? .transient }
 
     /// The transform reads (and rejects) messages itself.
     public func decode(_ message: KafkaMessage) -> Result<Void, Rejection> { .success(()) }
@@ -35,8 +45,9 @@ extension ConsumingStage where Handler == TransformHandler {
 
     public convenience init(name: String, consumer: KafkaConsumer, producer: KafkaProducer, maxBatch: Int = 500,
                             logger: Logger, onStart: @escaping @Sendable () -> Void = {},
+                            classify: TransformHandler.Classify? = nil, failureCode: String = "processing_failed",
                             output transform: @escaping TransformHandler.Transform) {
-        self.init(name: name, handler: TransformHandler(transform), consumer: consumer, producer: producer, maxBatch: maxBatch,
-                  logger: logger, onStart: onStart)
+        self.init(name: name, handler: TransformHandler(transform, classify: classify, failureCode: failureCode), consumer: consumer,
+                  producer: producer, maxBatch: maxBatch, logger: logger, onStart: onStart)
     }
 }

@@ -51,6 +51,13 @@ public enum DatabaseFailure {
         }
     }
 
+    /// The statement ran longer than the session's `statement_timeout` (SQLSTATE 57014): retried
+    /// like an outage, but counted apart, since a statement that is slow every time (a blocker in
+    /// pg_stat_activity, a timeout too short for the data) needs an operator, not patience.
+    public static func isStatementTimeout(_ error: any Error) -> Bool {
+        (underlying(error) as? PSQLError)?.serverInfo?[.sqlState] == "57014"
+    }
+
     /// A short description for logs and dead-letter reasons (SQLSTATE and message when the server sent them).
     public static func describe(_ error: any Error) -> String {
         let error = underlying(error)

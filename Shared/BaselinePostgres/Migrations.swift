@@ -3,7 +3,7 @@
 public enum Migrations {
     public static let all: [Migration] = [initial, views, profileModel, modelViews, overridesAndEstimates, suppressions, openBitsAndMoreTypes, anomalyOutbox,
                                            detectionTrust, suggestionOutbox, profileAPI, anomalyLearning, apiIndexes, importedVersions,
-                                           nodeRowsUpdatedInPlace]
+                                           nodeRowsUpdatedInPlace, dumpIDsPerWorkload]
 
     static let initial = Migration(version: 1, name: "profiles, versions, merged dumps, consumer offsets", statements: [
         """
@@ -372,5 +372,17 @@ public enum Migrations {
     /// existing tables come down on their next VACUUM FULL or rewrite.
     static let nodeRowsUpdatedInPlace = Migration(version: 15, name: "profile_nodes: fillfactor 50, so updates of a node's statistics stay on its page", statements: [
         "ALTER TABLE profile_nodes SET (fillfactor = 50)",
+    ])
+
+    /// A dump id is the agent's word (or a content hash): unique within one workload, not across
+    /// tenants. Keyed by the id alone, a dump sent first under another workload with a victim's
+    /// future id made the victim's real dump a "replay" and it was skipped. The key is now the
+    /// version and the id. The unique index is built while merges wait (a SHARE lock: reads go on;
+    /// about 3 s per million rows); dropping the old key and adopting the index as the new one take
+    /// ACCESS EXCLUSIVE locks for a few seconds at most (waited for within lock_timeout).
+    static let dumpIDsPerWorkload = Migration(version: 16, name: "merged_dumps: a dump id is unique within its version, not globally", statements: [
+        "CREATE UNIQUE INDEX merged_dumps_version_dump ON merged_dumps (profile_key, image_tag, dump_id)",
+        "ALTER TABLE merged_dumps DROP CONSTRAINT merged_dumps_pkey",
+        "ALTER TABLE merged_dumps ADD CONSTRAINT merged_dumps_pkey PRIMARY KEY USING INDEX merged_dumps_version_dump",
     ])
 }

@@ -21,11 +21,11 @@ public struct ProfileBatch: Sendable {
         public var state: VersionState
         public var touched: Set<ProfileNodeKey>
         public var removed: Set<ProfileNodeKey>
-        public var instances: Set<Int32>
+        public var instances: InstanceSet
         /// False when only the clock re-evaluated the version (no dump merged).
         public var dumpsMerged: Bool
 
-        public init(state: VersionState, touched: Set<ProfileNodeKey>, removed: Set<ProfileNodeKey>, instances: Set<Int32>,
+        public init(state: VersionState, touched: Set<ProfileNodeKey>, removed: Set<ProfileNodeKey>, instances: InstanceSet,
                     dumpsMerged: Bool = true) {
             self.state = state
             self.touched = touched

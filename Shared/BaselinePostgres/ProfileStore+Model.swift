@@ -4,11 +4,18 @@ import Logging
 import PostgresNIO
 
 extension ProfileStore {
-    /// Dump ids of `ids` merged before.
-    public static func mergedDumpIDs(_ ids: [String], conn: PostgresConnection, logger: Logger) async throws -> Set<String> {
-        var found = Set<String>()
-        let rows = try await conn.query("SELECT dump_id FROM merged_dumps WHERE dump_id = ANY(\(ids))", logger: logger)
-        for try await id in rows.decode(String.self) { found.insert(id) }
+    /// The dumps of `dumps` merged before. A dump id counts within its own version only: the same
+    /// id under another workload is another dump (a tenant cannot shadow a victim's future dump).
+    public static func mergedDumps(_ dumps: [MergedDumpKey], conn: PostgresConnection, logger: Logger) async throws -> Set<MergedDumpKey> {
+        var found = Set<MergedDumpKey>()
+        let rows = try await conn.query("""
+            SELECT d.profile_key, d.image_tag, d.dump_id FROM merged_dumps d
+            JOIN UNNEST(\(dumps.map(\.profileKey))::text[], \(dumps.map(\.imageTag))::text[], \(dumps.map(\.dumpID))::text[]) AS u(k, t, i)
+              ON d.profile_key = u.k AND d.image_tag = u.t AND d.dump_id = u.i
+            """, logger: logger)
+        for try await (key, tag, id) in rows.decode((String, String, String).self) {
+            found.insert(MergedDumpKey(profileKey: key, imageTag: tag, dumpID: id))
+        }
         return found
     }
 
@@ -34,7 +41,7 @@ extension ProfileStore {
             """, logger: logger).decode((String, String, Int32, [Int32], Int64, Int64, Int64, Int64, Bool).self) {
             guard let t = EventType(rawValue: type) else { continue }
             nodes[ProfileNodeKey(type: t, value: key)] = ProfileNodeStats(
-                dumps: Int(count), instances: Set(ordinals), firstSeen: first, lastSeen: last,
+                dumps: Int(count), instances: InstanceSet(ordinals), firstSeen: first, lastSeen: last,
                 open: FileOpenBits(flags: UInt32(truncatingIfNeeded: flags), mode: UInt32(truncatingIfNeeded: mode)),
                 isPattern: pattern)
         }
@@ -92,7 +99,7 @@ extension ProfileStore {
                             \(r.map { $0.dump.workload.namespace ?? "" })::text[])
                      AS t(dump_id, profile_key, image_tag, instance_id, host, service, start_ns, end_ns, node_count, new_nodes,
                           source_topic, source_partition, source_offset, warming_up, cluster, namespace)
-                ON CONFLICT (dump_id) DO NOTHING
+                ON CONFLICT (profile_key, image_tag, dump_id) DO NOTHING
                 """, logger: logger)
         }
         var updates: [ProfileUpdate] = []
@@ -100,9 +107,13 @@ extension ProfileStore {
             updates.append(try await writeVersion(touched, lifecycle: lifecycle, conn: conn, logger: logger))
         }
         if !batch.dumps.isEmpty {
+            let r = batch.dumps.map(\.request)
             try await conn.query("""
-                UPDATE merged_dumps d SET version_commonality = v.commonality FROM profile_versions v
-                WHERE d.dump_id = ANY(\(batch.dumps.map(\.request.dumpID))) AND v.profile_key = d.profile_key AND v.image_tag = d.image_tag
+                UPDATE merged_dumps d SET version_commonality = v.commonality
+                FROM UNNEST(\(r.map(\.profileKey))::text[], \(r.map(\.dump.workload.imageTag))::text[], \(r.map(\.dumpID))::text[]) AS u(k, t, i),
+                     profile_versions v
+                WHERE d.profile_key = u.k AND d.image_tag = u.t AND d.dump_id = u.i
+                  AND v.profile_key = d.profile_key AND v.image_tag = d.image_tag
                 """, logger: logger)
         }
         if !batch.transitions.isEmpty {

@@ -22,6 +22,9 @@ public enum ConfigurationRegistry {
                 V.maxLearningSeconds, V.nodeCap, V.warmupSeconds, V.maxVersionsPerProfile, V.sweepIntervalSeconds,
                 V.sweepQuietSeconds, V.patternThreshold, V.anomalyLimit, V.anomalyWindowSeconds, V.mergerProfileCacheSize,
                 V.acceptedAnomalyIntervalSeconds, V.databaseStatementTimeoutSeconds,
+                // The edge limits, applied again to what the merger reads (set them as for dump-consumer).
+                V.dumpMaxPayloadBytes, V.dumpMaxDecompressedBytes, V.dumpMaxDepth, V.dumpMaxNodes, V.dumpMaxStringLength,
+                V.dumpMaxChildren, V.maxOutputBytes, V.eventTimeMaxAheadSeconds, V.eventTimeMaxBehindSeconds,
             ]
         case .signalEnricher:
             return kafka + [V.databaseURL] + ops + [

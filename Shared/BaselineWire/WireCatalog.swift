@@ -8,8 +8,11 @@ public enum WireCatalog {
     /// Sorted keys and unescaped slashes: stable bytes for consumers that diff or hash messages.
     static let stable: JSONEncoder.OutputFormatting = [.sortedKeys, .withoutEscapingSlashes]
 
-    /// A normalised dump to merge, keyed by profile so one partition owns a profile.
-    public static let mergeRequests = WireTopic<MergeRequest>.json(Topics.profileMergeRequests, key: { $0.profileKey })
+    /// A normalised dump to merge, keyed by profile so one partition owns a profile. JSON as
+    /// `JSONEncoder` writes it, through a hand-written writer and a one-pass reader (the encoder
+    /// and decoder were a sixth of the dump-consumer's and a third of the merger's time).
+    public static let mergeRequests = WireTopic<MergeRequest>(name: Topics.profileMergeRequests, key: { $0.profileKey },
+                                                              encode: { $0.json() }, decode: { try MergeRequest.fromJSON($0) })
 
     /// The clock's re-evaluation of a quiet version, on the same topic and key as its dumps (ordered
     /// with them), told apart by its `baseline-kind` header.

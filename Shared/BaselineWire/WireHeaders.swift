@@ -15,6 +15,8 @@ public enum WireHeaders {
     /// Present when the original was too large for a dead letter: its size in bytes (the value
     /// holds its first bytes).
     public static let originalBytes = "baseline-original-bytes"
+    /// On a dead letter whose original key was cut: the key's full size in bytes.
+    public static let originalKeyBytes = "baseline-original-key-bytes"
     /// On a dead letter: the original carried this many headers, too large to keep.
     public static let originalHeadersDropped = "baseline-original-headers-dropped"
 

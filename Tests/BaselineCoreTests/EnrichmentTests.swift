@@ -23,6 +23,20 @@ typealias P = SignalFixture.Proc
                                                                     node: .process(lineage: ["/bin/sh", "/usr/sbin/nginx"])))
     }
 
+    /// A suggestion already published is not built again; the signal's context says the same.
+    @Test func aPublishedSuggestionIsNotBuiltAgain() throws {
+        let s = try SignalFixture.signal("exec", NginxProfile.nginx, ancestors: [NginxProfile.sh])
+        let fresh = enrich(s)
+        let id = try #require(fresh.suggestion?.suggestionID)
+        let known = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: NginxProfile.state()),
+                                      suppressions: SuppressionIndex(), config: config, isPublished: { $0 == id })
+        #expect(known.suggestion == nil && known.context == fresh.context && known.context.suggestionID == id)
+        // Another id known: this one is still built.
+        let other = Enrichment.enrich(s, workload: s.workload, matcher: ProfileMatcher(state: NginxProfile.state()),
+                                      suppressions: SuppressionIndex(), config: config, isPublished: { $0 != id })
+        #expect(other.suggestion == fresh.suggestion)
+    }
+
     @Test func theEntrypointMatchesOnlyAsTheWorkloadRoot() throws {
         let root = try SignalFixture.signal("exec", NginxProfile.sh, ancestors: [])
         let r = enrich(root)

@@ -57,4 +57,54 @@ import Testing
         }
         #expect(ProfileVersion.fileParts(ProfileNodeKey(type: .exec, value: "/a | /b")) == nil)
     }
+
+    /// Ids (suggestions, nodes, dump content) keep their text: the hex writer is the formatter's.
+    @Test func hexDigitsAreTheFormattersDigits() {
+        var rng = SystemRandomNumberGenerator()
+        let samples = [Array(0...255)] + (0..<200).map { _ in (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        for bytes in samples {
+            #expect(Hex.lowercase(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+        }
+        let key = ProfileNodeKey(type: .exec, lineage: ["/bin/sh"], activity: nil)
+        #expect(Enrichment.nodeID(key) == SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-"))
+    }
+
+    /// Multi-call binaries (whose argv0 becomes part of the identity) are recognised by the last
+    /// path component as `split` finds it, ASCII or not.
+    @Test func multiCallBinariesAreFoundAsBySplitting() {
+        func general(_ p: String) -> Bool { MultiCallBinaries.names.contains(p.split(separator: "/").last.map(String.init) ?? p) }
+        var rng = SystemRandomNumberGenerator()
+        let parts = ["/", "/", "busybox", "toybox", "coreutils", "bin", "", "busybox.", "xbusybox", " ", "."]
+        let random = (0..<3000).map { _ in (0..<Int.random(in: 0...5, using: &rng)).map { _ in parts.randomElement(using: &rng)! }.joined() }
+        for p in random + ["", "/", "//", "busybox", "/bin/busybox", "/bin/busybox/", "/bin/busybox//", "busybox/", "/usr/bin/nc"] {
+            #expect(MultiCallBinaries.isMultiCall(p) == general(p), "\(p.debugDescription)")
+            #expect(MultiCallBinaries.asciiLastComponent(p) == (p.split(separator: "/").last.map(String.init) ?? p), "\(p.debugDescription)")
+        }
+        // The attack shape: a prepended mark joins the slash into one Character, which `split`
+        // does not cut; the byte path must not cut it either (it leaves non-ASCII to `split`).
+        for p in ["/usr/bin\u{600}/busybox", "/x/\u{301}busybox", "/bin/busybo\u{301}x", "/bin/b\u{FF55}sybox"] {
+            #expect(MultiCallBinaries.asciiLastComponent(p) == nil)
+            #expect(MultiCallBinaries.isMultiCall(p) == general(p), "\(p.debugDescription)")
+        }
+        #expect(!MultiCallBinaries.isMultiCall("/usr/bin\u{600}/busybox") && MultiCallBinaries.isMultiCall("/bin/busybox"))
+    }
+
+    /// File paths normalise the same through the byte split as through the Character split,
+    /// including the shapes each rule rewrites and near misses of them.
+    @Test func asciiPathsNormaliseAsByCharacters() {
+        let hex64 = String(repeating: "0123456789abcdef", count: 4)
+        let parts = ["proc", "task", "dev", "123", "5", "4294967296", "-1", "+5", "99999999999999999999", "self", "loop12", "loop",
+                     "dm-3", "dm-x", "..2024_01_03_12_34_56.1", "..a", "..", "kubepods-burstable-pod1234.slice", "cri-containerd-\(hex64).scope",
+                     "docker-\(hex64).scope", hex64, String(hex64.dropLast()), "pod" + String(repeating: "a-", count: 18), "pod", "", "", "a",
+                     "\r\n", "lib.so.6", "x.scope", "-pod.slice", "ABCDEF" + String(hex64.dropFirst(6))]
+        var rng = SeededRandom(seed: 0x9A7)
+        let normalizer = PathNormalizer()
+        for _ in 0..<20_000 {
+            let path = (rng.below(2) == 0 ? "/" : "") + (0..<(1 + rng.below(6))).map { _ in rng.pick(parts) }.joined(separator: "/")
+            let pid: Int64? = rng.pick([nil, 123, 5, -1])
+            #expect(normalizer.normalize(path, pid: pid) == normalizer.normalizeByCharacters(path, pid: pid), "\(path.debugDescription)")
+        }
+        #expect(normalizer.normalize("/proc/123/task/77/status", pid: 123) == "/proc/self/task/*/status")
+        #expect(normalizer.normalize("/usr/lib/libc.so.6") == "/usr/lib/libc.so.6")
+    }
 }

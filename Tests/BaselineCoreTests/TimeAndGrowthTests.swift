@@ -143,6 +143,23 @@ import Testing
         #expect(after.anomalies.map(\.node) == [.process(lineage: ["/app", "/bin/nc"])])
     }
 
+    /// The attack shape: a dump dated before the profile turned stable but delivered long after
+    /// (events are the producer's word) must raise anomalies, not teach the stable profile.
+    @Test func aBackdatedDumpDeliveredPastTheGraceIsJudgedAsOfItsReceipt() {
+        var config = ModelConfiguration()
+        config.lifecycle.minDumps = 3
+        var state = VersionState(version: ProfileVersion(profileKey: "app", imageTag: "1"))
+        for i in 0..<3 { _ = ProfileMerge.apply(request("d\(i)", instance: "c\(i)", at: Self.t0 + Int64(i) * Self.second), to: &state, config: config) }
+        _ = ProfileMerge.apply(request("d3", instance: "c0", at: Self.t0 + 30 * Self.minute), to: &state, config: config)
+        #expect(state.lifecycle[.exec]?.state == .stable)
+        let received = Self.t0 + 30 * Self.minute + config.lateDeliveryGrace + Self.minute
+        let backdated = ProfileMerge.apply(request("backdated", instance: "c0", at: Self.t0 + 10 * Self.minute, received: received,
+                                                   children: ["/tmp/implant"]), to: &state, config: config)
+        #expect(backdated.outcome.learned.isEmpty)
+        #expect(backdated.anomalies.map(\.node) == [.process(lineage: ["/app", "/tmp/implant"])])
+        #expect(state.version.nodes[.process(lineage: ["/app", "/tmp/implant"])] == nil)
+    }
+
     @Test func oneFleetDeliveredInTwoOrdersEndsWithTheSameNodes() {
         let fleet = FleetGenerator.generate(.small)
         func merge(_ dumps: [ActivityDump]) -> (nodes: [String: Set<ProfileNodeKey>], anomalies: Int) {

@@ -23,7 +23,8 @@ import Testing
         let image = TestStack.unique("poison")
         let good1 = fixtures.request(image, dump: "\(image)-d0", instance: "\(image)-i0", at: 0, files: ["/etc/a"])
         // A NUL byte: JSON carries it, PostgreSQL text cannot (SQLSTATE 22021). dump-consumer rejects it
-        // at the edge; a merge request produced by anything else must not stall the merger.
+        // at the edge and the merger again when it reads it (MergerEdgeLimitTests); with that check
+        // off, as for whatever else might get past it, the merge must not stall the merger.
         let poison = fixtures.request(image, dump: "\(image)-d1", instance: "\(image)-i1", at: 1, files: ["/etc/b\u{0}c"])
         let good2 = fixtures.request(image, dump: "\(image)-d2", instance: "\(image)-i2", at: 2, files: ["/etc/a"])
         let producer = try KafkaProducer(configuration: TestStack.kafka, logger: logger)
@@ -33,7 +34,8 @@ import Testing
         try await fixtures.produce([good1, poison, good2], to: topic, producer: producer)
         try await TestStack.withDatabase { client in
             try await Migrator().migrate(client, logger: TestStack.logger)
-            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 3, maxBatch: 10, client: client, producer: producer)
+            try await fixtures.runMerger(topic: topic, group: TestStack.unique("g"), expected: 3, maxBatch: 10, client: client, producer: producer,
+                                         requestLimits: nil)
             #expect(try await count("SELECT count(*) FROM merged_dumps WHERE profile_key = \(image)", client) == 2)
             #expect(try await count("SELECT dumps_merged FROM profile_versions WHERE profile_key = \(image)", client) == 2)
         }
@@ -148,7 +150,7 @@ import Testing
             }
             var b = ProfileBatch()
             b.versions = [.init(state: VersionState(version: version), touched: Set(version.nodes.keys), removed: [],
-                                instances: Set((0..<Int32(dumps)).map { $0 }))]
+                                instances: InstanceSet(0..<Int32(dumps)))]
             b.offsets = [StoredOffset(topic: topic, partition: 0, nextOffset: next)]
             b.firstOffsets = [StoredOffset(topic: topic, partition: 0, nextOffset: 0)]
             return b
@@ -211,7 +213,7 @@ import Testing
                                     consumerGroup: TestStack.unique("g"), logger: logger)
             }
             // A round while another session holds the lease (an instance mid-drain) skips: counted, nothing published.
-            let skipsBefore = OutboxLeaseSkips.current("anomaly-outbox")
+            let skipsBefore = OutboxLeaseSkips.total("anomaly-outbox")
             // (Checked while held: once released, any test's relay may drain these rows.)
             // The rows are written while the lease is held: no relay of a concurrent test can drain some of them first.
             let publishedWhileHeld = try await OutboxLeaseHolder.holding("anomaly-outbox", client: client) {
@@ -226,7 +228,7 @@ import Testing
                 await relays[1].drainAnomalyOutbox()
                 return try await count("SELECT count(*) FROM anomalies WHERE profile_key = \(image) AND published", client)
             }
-            #expect(OutboxLeaseSkips.current("anomaly-outbox") > skipsBefore)
+            #expect(OutboxLeaseSkips.total("anomaly-outbox") > skipsBefore)
             #expect(publishedWhileHeld == 0)
             async let first: Void = relays[0].drainAnomalyOutbox()
             async let second: Void = relays[1].drainAnomalyOutbox()

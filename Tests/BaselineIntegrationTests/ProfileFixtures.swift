@@ -51,7 +51,7 @@ struct ProfileFixtures {
     /// offsets covering `expected` messages, i.e. its last batch is completely done.
     func runMerger(topic: String, group: String, expected: Int64, maxBatch: Int, client: PostgresClient,
                    producer: KafkaProducer, anomalyLimit: AnomalyRateLimiter = AnomalyRateLimiter(), maxVersions: Int = 20,
-                   model: ModelConfiguration? = nil) async throws {
+                   model: ModelConfiguration? = nil, requestLimits: MergeRequestLimits? = MergeRequestLimits()) async throws {
         let store = ProfileStore(client: client)
         let cache = VersionCache(capacity: 10)
         // As profile-merger wires it: stored offsets checked against the partition's log.
@@ -65,7 +65,7 @@ struct ProfileFixtures {
         let stage = ProfileMergeStage(
             consumer: consumer,
             producer: producer, store: store, cache: cache, model: model ?? self.model, anomalyLimit: anomalyLimit, consumerGroup: group,
-            maxBatch: maxBatch, maxVersions: maxVersions, logger: logger)
+            maxBatch: maxBatch, maxVersions: maxVersions, requestLimits: requestLimits, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await stage.run() }
             defer { tasks.cancelAll() }

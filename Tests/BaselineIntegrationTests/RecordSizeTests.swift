@@ -23,6 +23,19 @@ import Testing
         #expect(record.headers.last { $0.name == WireHeaders.sourceOffset }?.stringValue == "7")
     }
 
+    /// A key of a megabyte (refused at the edge as too long) with a large value: kept whole, the
+    /// key alone would make the dead letter too large and push the batch into one-by-one handling.
+    @Test func aDeadLetterOfAHugeKeyFitsAMessage() {
+        let key = Array(repeating: UInt8(ascii: "k"), count: 1_200_000)
+        let message = KafkaMessage(topic: "security-signals", partition: 0, offset: 3, key: key,
+                                   value: Array(repeating: UInt8(ascii: "{"), count: 500_000), headers: [])
+        let record = DeadLetter.record(for: message, to: Topics.securitySignalsDLQ, rejection: Rejection("key_too_long", "long"))
+        #expect(record.wireBytes < Self.producerLimit)
+        #expect(record.key?.count == DeadLetter.maxKeyBytes)
+        #expect(record.headers.last { $0.name == WireHeaders.originalKeyBytes }?.stringValue == "1200000")
+        #expect(record.value.count == 500_000, "the value still fits beside the cut key")
+    }
+
     @Test func forgedBaselineHeadersDoNotTravelIntoADeadLetter() {
         let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 7, key: nil, value: Array("x".utf8),
                                    headers: [KafkaHeader(WireHeaders.sourceOffset, "999"), KafkaHeader(WireHeaders.errorCode, "forged")])

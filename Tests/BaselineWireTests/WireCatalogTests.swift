@@ -32,6 +32,13 @@ import Testing
         // Without its header a tick is read as a merge request, which it is not: rejected, never merged as a dump.
         #expect(throws: (any Error).self) { try MergeTopicMessage.decode(tickBytes, kind: nil) }
         #expect(throws: (any Error).self) { try MergeTopicMessage.decode(requestBytes, kind: WireHeaders.clockTickKind) }
+        // A kind this version does not know is not read as a dump, even when the value is one.
+        for kind in ["merge-request/v2", "", "Clock-Tick"] {
+            #expect(throws: Rejection("unknown_kind", "\(WireHeaders.kind) '\(kind)' is not a kind of \(Topics.profileMergeRequests) "
+                                      + "(none for a merge request, or \(WireHeaders.clockTickKind))")) {
+                try MergeTopicMessage.decode(requestBytes, kind: kind)
+            }
+        }
         #expect(MergeTopicMessage.tick(tick).profileKey == "nginx" && MergeTopicMessage.tick(tick).imageTag == "1.25")
         #expect(MergeTopicMessage.dump(request).imageTag == "1.25" && MergeTopicMessage.dump(request).isDump)
     }

@@ -3,8 +3,9 @@ talk to the local broker). Usage:
   kafka_tool.py produce BROKERS TOPIC FILE      # lines "key<TAB>value" (value "b64:…" is base64 bytes)
   kafka_tool.py keys BROKERS TOPIC              # prints "<distinct keys> <duplicates>"
   kafka_tool.py count BROKERS TOPIC             # prints the number of messages
+  kafka_tool.py field BROKERS TOPIC NAME        # prints each JSON value's top-level NAME, one a line
 """
-import base64, sys, time, uuid
+import base64, json, sys, time, uuid
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 
@@ -25,7 +26,7 @@ def produce(brokers, topic, path):
         sys.exit("produce: not every message was delivered")
 
 
-def read_all(brokers, topic):
+def read_all(brokers, topic, values=False):
     c = Consumer({"bootstrap.servers": brokers, "group.id": "tool-" + uuid.uuid4().hex, "auto.offset.reset": "earliest",
                   "enable.auto.commit": False})
     meta = c.list_topics(topic, timeout=10)
@@ -44,7 +45,7 @@ def read_all(brokers, topic):
         for m in c.consume(1000, 1.0):
             if m.error():
                 continue
-            keys.append(m.key())
+            keys.append(m.value() if values else m.key())
             if m.offset() + 1 >= ends.get(m.partition(), 0):
                 done.add(m.partition())
     c.close()
@@ -60,3 +61,9 @@ if __name__ == "__main__":
         print(len(set(keys)), len(keys) - len(set(keys)))
     elif cmd == "count":
         print(len(read_all(brokers, topic)))
+    elif cmd == "field":
+        for value in read_all(brokers, topic, values=True):
+            try:
+                print(json.loads(value)[sys.argv[4]])
+            except (ValueError, KeyError, TypeError):
+                print("<unreadable>")

@@ -14,6 +14,9 @@ enum PipelineBench {
     struct SteadyRate: Sendable {
         private(set) var first: (count: Int, at: ContinuousClock.Instant)?
         private(set) var last: (count: Int, at: ContinuousClock.Instant)?
+        /// When the work could begin (the services were started): the fallback start when the
+        /// first sighting already held everything, as a small backlog on a loaded machine can.
+        let origin = ContinuousClock.now
 
         /// Starts the clock at zero done (a consumer that just got its partitions), so a backlog
         /// read in one poll still has a rate.
@@ -25,9 +28,12 @@ enum PipelineBench {
             if let f = first, count > f.count { last = (count, now) }
         }
 
+        /// Over the steady part; when none was seen, all of it since `origin` (start-up
+        /// included, so a lower bound).
         var perSecond: Double {
-            guard let f = first, let l = last, l.at > f.at else { return .nan }
-            return Double(l.count - f.count) / (l.at - f.at).inSeconds
+            if let f = first, let l = last, l.at > f.at { return Double(l.count - f.count) / (l.at - f.at).inSeconds }
+            guard let f = first, f.count > 0, f.at > origin else { return .nan }
+            return Double(f.count) / (f.at - origin).inSeconds
         }
     }
 

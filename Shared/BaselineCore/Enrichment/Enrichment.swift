@@ -32,8 +32,12 @@ public struct EnrichmentResult: Sendable, Hashable {
 
 /// Pure enrichment: given the signal, its workload and the profile version (if any).
 public enum Enrichment {
+    /// `isPublished` says which suggestion ids are known to be published already: their
+    /// `suggestion_id` is still set, but the suggestion itself (query, explanation) is not built,
+    /// since nothing would publish it again (most matched signals repeat a known suggestion).
     public static func enrich(_ signal: SecuritySignal, workload: Workload?, matcher: ProfileMatcher?,
-                              suppressions: SuppressionIndex, config: EnrichmentConfiguration) -> EnrichmentResult {
+                              suppressions: SuppressionIndex, config: EnrichmentConfiguration,
+                              isPublished: (String) -> Bool = { _ in false }) -> EnrichmentResult {
         guard let workload else { return EnrichmentResult(context: .noProfile(workload: nil)) }
         guard let matcher else { return EnrichmentResult(context: .noProfile(workload: workload)) }
         let state = matcher.state
@@ -100,6 +104,7 @@ public enum Enrichment {
         if let rule = signal.ruleID, match.commonality >= config.suggestionMinCommonality {
             let id = SuppressionSuggestion.id(ruleID: rule, profileKey: v.profileKey, node: match.key)
             result.context.suggestionID = id
+            guard !isPublished(id) else { return result }
             result.suggestion = SuppressionSuggestion(
                 suggestionID: id, ruleID: rule, profileKey: v.profileKey, imageTag: v.imageTag, eventType: match.key.type,
                 nodeKey: match.key.value, lineage: lineage, activity: activityPart,
@@ -132,7 +137,8 @@ public enum Enrichment {
     }
 
     static func nodeID(_ key: ProfileNodeKey) -> String {
-        SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).replacingOccurrences(of: "sug-", with: "node-")
+        // The suggestion id's hash under another prefix ("sug-" + hex: the prefix occurs once).
+        "node-" + SuppressionSuggestion.id(ruleID: "", profileKey: "", node: key).dropFirst(4)
     }
 
     static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }

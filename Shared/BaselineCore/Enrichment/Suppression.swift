@@ -67,7 +67,7 @@ public struct SuppressionSuggestion: Codable, Sendable, Hashable {
     /// Stable id: the same (rule, profile, node) always yields the same suggestion.
     public static func id(ruleID: String, profileKey: String, node: ProfileNodeKey) -> String {
         let digest = SHA256.hash(data: Data("\(ruleID)\u{0}\(profileKey)\u{0}\(node)".utf8))
-        return "sug-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "sug-" + Hex.lowercase(digest.prefix(12))
     }
 
     /// A query exactly as wide as the matched node: the image, the process (argv0 for multi-call

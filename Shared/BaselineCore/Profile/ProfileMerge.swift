@@ -4,6 +4,11 @@ public struct ModelConfiguration: Sendable, Hashable {
     /// A dump whose window ends within this time of its instance's first dump is warm-up activity:
     /// learned, never an anomaly.
     public var warmupPeriod: Int64 = 180 * 1_000_000_000
+    /// How late a dump may arrive (its receipt after its events) and still count as evidence from
+    /// before its profile turned stable. Beyond it the dump is judged as of its receipt, less this:
+    /// event times are the producer's word, so without the bound a dump dated back past a
+    /// profile's stability would be learned instead of raising anomalies.
+    public var lateDeliveryGrace: Int64 = 10 * 60 * 1_000_000_000
     public var miner = PatternMiner()
 
     public init() {}
@@ -54,8 +59,8 @@ public struct Anomaly: Sendable, Hashable, Codable {
         self.at = at
     }
 
-    /// Stable id: the same anomaly from a replayed dump has the same id.
-    public var id: String { "\(profileKey)|\(imageTag)|\(node)|\(dumpID)" }
+    /// Stable id: the same anomaly from a replayed dump has the same id; bounded (`AnomalyID`).
+    public var id: String { AnomalyID.make(profileKey: profileKey, imageTag: imageTag, node: node, dumpID: dumpID) }
 }
 
 /// What merging one dump produced.
@@ -82,8 +87,11 @@ public enum ProfileMerge {
             state.lifecycle[type] = EventTypeLifecycle(startedAt: time)
         }
         // A type is frozen for this dump only if it was stable when the dump's events happened:
-        // a dump that predates stability (late delivery, another partition) is learning evidence.
-        let frozen = Set(state.lifecycle.filter { $0.value.isFrozen(at: time) }.keys)
+        // a dump that predates stability (late delivery, another partition) is learning evidence,
+        // within the grace of a late delivery; one that claims to be older than that is judged as
+        // of when it was received (backdating must not teach a stable profile).
+        let judgedAt = max(time, request.receivedAt.saturatingSubtracting(config.lateDeliveryGrace))
+        let frozen = Set(state.lifecycle.filter { $0.value.isFrozen(at: judgedAt) }.keys)
         // Over the node cap a type stops learning (its lifecycle turns it unstable/too_large).
         let cap = state.overrides.applied(to: config.lifecycle).nodeCap
         let closed = Set(EventType.allCases.filter { state.version.nodeCount($0) > cap })

@@ -2,7 +2,7 @@
 public struct ProfileNodeStats: Codable, Sendable, Hashable {
     public var dumps: Int
     /// Distinct instances (ordinals into the version's instance table) that showed the node.
-    public var instances: Set<Int32>
+    public var instances: InstanceSet
     public var firstSeen: Int64
     public var lastSeen: Int64
     /// Open flags and modes OR-ed over every dump (file nodes).
@@ -10,7 +10,7 @@ public struct ProfileNodeStats: Codable, Sendable, Hashable {
     /// A mined file pattern (its name holds `*` wildcards), not a concrete path.
     public var isPattern: Bool
 
-    public init(dumps: Int, instances: Set<Int32>, firstSeen: Int64, lastSeen: Int64, open: FileOpenBits = FileOpenBits(),
+    public init(dumps: Int, instances: InstanceSet, firstSeen: Int64, lastSeen: Int64, open: FileOpenBits = FileOpenBits(),
                 isPattern: Bool = false) {
         self.dumps = dumps
         self.instances = instances

@@ -21,13 +21,46 @@ public struct StorageLimits: Sendable, Hashable {
             }
             if value.utf8.contains(0) { throw Rejection("invalid_string", "the \(name) contains a NUL byte") }
         }
-        for key in ProfileNodeKey.nodes(of: request.dump).keys {
-            if key.value.utf8.count > maxNodeKeyBytes {
-                throw Rejection("node_key_too_long", "a \(key.type.rawValue) node's lineage and activity take \(key.value.utf8.count) bytes; "
-                                + "at most \(maxNodeKeyBytes) can be indexed (\(String(key.value.prefix(120)))…)")
-            }
-            if key.value.utf8.contains(0) { throw Rejection("invalid_string", "a \(key.type.rawValue) node contains a NUL byte") }
+        try checkNodeKeys(request.dump)
+    }
+
+    /// Every node key of the dump fits `maxNodeKeyBytes` and holds no NUL, measured without
+    /// building the keys: a key repeats its whole lineage, so a deep tree of long paths with many
+    /// activities would take gigabytes as keys while its dump is a few megabytes. Lengths add up
+    /// along the lineage, and the walk stops at the first process or activity that goes over, so
+    /// the work is bounded by the dump's size (each identity and activity is built once).
+    func checkNodeKeys(_ dump: ActivityDump) throws(Rejection) {
+        let lineageSeparator = ProfileNodeKey.lineageSeparator.utf8.count
+        let activitySeparator = ProfileNodeKey.activitySeparator.utf8.count
+        func tooLong(_ type: EventType, _ lineage: [String], _ last: String, bytes: Int, depth: Int) -> Rejection {
+            // A readable start of the key: the lineage so far is within the limit, the last part is cut.
+            let start = (lineage + [String(last.prefix(120))]).joined(separator: ProfileNodeKey.lineageSeparator).prefix(120)
+            return Rejection("node_key_too_long", "a \(type.rawValue) node's lineage and activity reach \(bytes) bytes at depth \(depth) "
+                             + "(stopped there); at most \(maxNodeKeyBytes) can be indexed (\(start)…)")
         }
+        func walk(_ nodes: [ProcessNode], _ lineage: [String], _ lineageBytes: Int) throws(Rejection) {
+            for p in nodes {
+                let identity = NodeIdentity.process(path: p.path, argv0: p.argv0, args: p.args, differentiateArgs: dump.differentiateArgs)
+                let bytes = lineageBytes + (lineage.isEmpty ? 0 : lineageSeparator) + identity.utf8.count
+                if bytes > maxNodeKeyBytes { throw tooLong(.exec, lineage, identity, bytes: bytes, depth: lineage.count + 1) }
+                if identity.utf8.contains(0) { throw Rejection("invalid_string", "an exec node contains a NUL byte") }
+                let here = lineage + [identity]
+                func activity(_ type: EventType, _ value: String) throws(Rejection) {
+                    let total = bytes + activitySeparator + value.utf8.count
+                    if total > maxNodeKeyBytes { throw tooLong(type, lineage, identity + " | " + value.prefix(120), bytes: total, depth: here.count) }
+                    if value.utf8.contains(0) { throw Rejection("invalid_string", "a \(type.rawValue) node contains a NUL byte") }
+                }
+                for f in p.files { try activity(.file, f.path) }
+                for d in p.dns { try activity(.dns, NodeIdentity.dns(name: d.name, type: d.type)) }
+                for b in p.binds {
+                    try activity(.network, NodeIdentity.bind(family: b.family, ip: b.ip, port: b.port, protocol: b.protocol))
+                }
+                for s in p.syscalls { try activity(.syscall, s.lowercased()) }
+                for c in p.capabilities { try activity(.capability, NodeIdentity.capability(c)) }
+                try walk(p.children, here, bytes)
+            }
+        }
+        try walk(dump.processes, [], 0)
     }
 
     public func check(outputBytes: Int) throws(Rejection) {
