@@ -11,9 +11,8 @@ import PostgresNIO
 /// follow from):
 ///
 /// 1. dumps to `activity-dumps`; one dump-consumer turns them into merge requests (the rate at
-///    which `profile-merge-requests` grows). One only: two dump-consumers joining one group at
-///    once were seen to stop consuming part of the partitions on the local broker (Tansu), which
-///    ScaleOutTests, the correctness check of scaling, never asks of it either;
+///    which `profile-merge-requests` grows). One only: the issue asks for two mergers and two
+///    enrichers, and one dump-consumer's rate is what the sizing of `activity-dumps` needs;
 /// 2. two profile-mergers merge those requests into one database, then one merger merges the very
 ///    same requests (from the start of the topic, a group of its own) into another: both rates,
 ///    and the two databases' profiles compared row by row;
@@ -104,7 +103,7 @@ struct ScaleOutBench: Sendable {
         let mergerScaled = try await mergedRate(scaledDatabase, expected: d, timeout: timeout, services: scaledMergers) {
             progress.show(step, "scale-out: \(n) profile-mergers: \($0) of \(d) dumps merged")
         }
-        let mergerShares = shares(scaledMergers)
+        let mergerShares = try await shares(scaledMergers, expected: d)
         try await stop(scaledMergers, &running)
         let singleMerger = try start("profile-merger", 1, group: "bench-\(run)-scale-merger-1", database: singleDatabase)
         running += singleMerger
@@ -146,7 +145,7 @@ struct ScaleOutBench: Sendable {
                 progress.show(step, "scale-out: \(count) signal-enricher(s): \($0) of \(s) signals")
             }
             enrichedBefore = 0
-            if count == n { enricherShares = shares(enrichers) }
+            if count == n { enricherShares = try await shares(enrichers, expected: s) }
             try await stop(enrichers, &running)
         }
         let enrichScaled = enrichRates[n] ?? .nan, enrichSingle = enrichRates[1] ?? .nan
@@ -198,8 +197,16 @@ struct ScaleOutBench: Sendable {
     }
 
     /// Messages each instance took in, from its /metrics.
-    private func shares(_ services: [ServiceProcess]) -> [Double] {
-        services.map { $0.metric("baseline_stage_inputs_total") ?? 0 }
+    /// A stage counts a batch's inputs after it delivered the batch's outputs, a moment after its
+    /// effects are visible, so this waits (at most 5 s) until the shares add up to `expected`.
+    private func shares(_ services: [ServiceProcess], expected: Int) async throws -> [Double] {
+        let deadline = ContinuousClock.now + .seconds(5)
+        var counts = services.map { $0.metric("baseline_stage_inputs_total") ?? 0 }
+        while counts.reduce(0, +) < Double(expected) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            counts = services.map { $0.metric("baseline_stage_inputs_total") ?? 0 }
+        }
+        return counts
     }
 
     private func mergedRate(_ database: String, expected: Int, timeout: Duration, services: [ServiceProcess],
