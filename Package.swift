@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "signal-enricher", targets: ["signal-enricher"]),
         .executable(name: "profile-api", targets: ["profile-api"]),
         .executable(name: "baseline", targets: ["baseline"]),
+        // For the micro-benchmarks' package (Benchmarks/Package.swift), which uses the pure core.
+        .library(name: "BaselineCore", targets: ["BaselineCore"]),
     ],
     // Exact versions (copies of these exist on the project's machines); every other package of the
     // graph is pinned in deploy/package-versions.txt for image builds (deploy/resolve-packages).
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        // `baseline bench`: latency percentiles in an HdrHistogram.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
         // Tests only: parses docker-compose.yml and the Kubernetes manifests.
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
@@ -150,6 +154,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Services/baseline"
         ),

@@ -14,8 +14,12 @@ struct BenchFixtures: Sendable {
     let repeated: [ActivityDump]
     let meanNodes: Int
 
-    init(plan: BenchPlan) throws {
+    /// `partitions`: of profile-merge-requests; the image names are chosen so that the profile keys
+    /// (the merge requests' keys) land on as many partitions as there are images, so every merger of
+    /// a scaled run has work.
+    init(plan: BenchPlan, partitions: Int = 4) throws {
         var config = FleetConfiguration()
+        config.imageNamePrefix = Self.prefixSpreading(config, over: partitions)
         config.tagsPerImage = 2
         config.replicasPerTag = 4
         let versions = config.images.count * config.tagsPerImage
@@ -41,6 +45,21 @@ struct BenchFixtures: Sendable {
         guard !signals.isEmpty, let first = dumps.first else { throw ValidationError("the fleet generator made no dumps or signals") }
         signalPayloads = (0..<plan.signals).map { signals[$0 % signals.count] }
         repeated = Array(dumps.filter { $0.workload.instanceID == first.workload.instanceID }.prefix(plan.repeatedDumps))
+    }
+
+    /// A prefix of the image names whose profile keys (the image names) land on distinct partitions
+    /// under librdkafka's default partitioner (CRC-32 of the key), as many as there can be.
+    static func prefixSpreading(_ config: FleetConfiguration, over partitions: Int) -> String {
+        var probe = config
+        (probe.imageNamePrefix, probe.tagsPerImage, probe.replicasPerTag, probe.dumpsPerContainer, probe.signalsPerKind) = ("", 1, 1, 1, 0)
+        let names = Set(FleetGenerator.generate(probe).summary.versions.map(\.imageName))
+        let wanted = min(max(partitions, 1), names.count)
+        for attempt in 0..<10_000 {
+            let prefix = "bench\(attempt)-"
+            let used = Set(names.map { CRC32.checksum(Array((prefix + $0).utf8)) % UInt32(max(partitions, 1)) })
+            if used.count == wanted { return prefix }
+        }
+        return config.imageNamePrefix
     }
 
     /// The dump with shared-library opens added to its processes until it holds about `nodes`
@@ -93,5 +112,16 @@ struct BenchFixtures: Sendable {
             }
         }
         return out
+    }
+}
+
+/// CRC-32 (IEEE), the hash librdkafka's default partitioner takes of a key.
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { n in
+        (0..<8).reduce(UInt32(n)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        ~bytes.reduce(~UInt32(0)) { table[Int(($0 ^ UInt32($1)) & 0xFF)] ^ ($0 >> 8) }
     }
 }

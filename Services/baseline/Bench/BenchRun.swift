@@ -10,7 +10,9 @@ struct BenchRun: Sendable {
     let plan: BenchPlan
     let stack: BenchStack
     let resetTopics: Bool
-    let progress = BenchProgress(steps: 11)
+    /// The fleet whose partitions the scale-out rows size.
+    let fleet: FleetSizing
+    let progress = BenchProgress(steps: 12)
 
     func measure() async throws -> BenchTable {
         var table = BenchTable()
@@ -42,7 +44,7 @@ struct BenchRun: Sendable {
 
         // 3. Fixtures.
         progress.show(3, "generating \(plan.dumps) dumps and \(plan.signals) signals")
-        let fixtures = try BenchFixtures(plan: plan)
+        let fixtures = try BenchFixtures(plan: plan, partitions: Int(stack.partitions))
 
         // 4. Core merge in memory.
         progress.show(4, "merging \(fixtures.requests.count) dumps in memory")
@@ -136,9 +138,10 @@ struct BenchRun: Sendable {
                                              topics: [Topics.securitySignalsEnriched], extraProperties: ["fetch.wait.max.ms": "5"],
                                              logger: cliLogger)
             consumers.append(enriched)
+            let readWhileJoining = try await PipelineBench.joined(enriched)
             services.append(try stack.start("signal-enricher"))
             let enricher = services
-            let enrichment = try await PipelineBench.outputRate(enriched, expected: s, timeout: .seconds(120 + Double(s) / 200), services: enricher) {
+            let enrichment = try await PipelineBench.outputRate(enriched, alreadyRead: readWhileJoining, expected: s, timeout: .seconds(120 + Double(s) / 200), services: enricher) {
                 progress.show(10, "enrichment: \($0) of \(s) signals enriched")
             }
             let enrichRatio = enrichment / passthrough
@@ -152,22 +155,30 @@ struct BenchRun: Sendable {
 
             // 11. Latency at a fixed offered load.
             let steps = progress
-            let latencies = try await PipelineBench.latencies(producer: producer, enriched: enriched, signals: fixtures.signalPayloads,
-                                                              perSecond: plan.latencyRate, seconds: plan.latencySeconds) { got, total in
+            let latency = try await PipelineBench.latencies(producer: producer, enriched: enriched, signals: fixtures.signalPayloads,
+                                                            perSecond: plan.latencyRate, seconds: plan.latencySeconds) { got, total in
                 steps.show(11, "latency at \(plan.latencyRate) signals/s: \(got) of \(total) enriched")
-            }.sorted()
-            let p50 = Double(PipelineBench.quantile(latencies, 0.5)), p99 = Double(PipelineBench.quantile(latencies, 0.99))
-            let maximum = Double(latencies.last ?? 0)
-            table.add(BenchRow("latency in → enriched out at \(BenchFormat.grouped(Double(plan.latencyRate))) signals/s (p50 / p99 / max)",
-                               "\(BenchFormat.duration(nanoseconds: p50)) / \(BenchFormat.duration(nanoseconds: p99)) / \(BenchFormat.duration(nanoseconds: maximum))",
+            }
+            // HdrHistogram of microseconds (3 significant digits): percentiles of the recorded values.
+            let p50 = Double(latency.valueAtPercentile(50)) * 1000, p99 = Double(latency.valueAtPercentile(99)) * 1000
+            let p999 = Double(latency.valueAtPercentile(99.9)) * 1000, maximum = Double(latency.max) * 1000
+            table.add(BenchRow("latency in → enriched out at \(BenchFormat.grouped(Double(plan.latencyRate))) signals/s (p50 / p99 / p99.9 / max)",
+                               [p50, p99, p999, maximum].map { BenchFormat.duration(nanoseconds: $0) }.joined(separator: " / "),
                                comparedWith: "10 ms", ratio: BenchFormat.percent(p99 / 1e7), target: "p99 < 10 ms", met: p99 < 1e7))
+            for consumer in consumers { await consumer.close() }
+            consumers.removeAll()
+            for service in services.reversed() { await service.stop() }
+            services.removeAll()
+
+            // 12. Scale-out: two instances of each service beside one, and the partitions a fleet needs.
+            let scaleOut = ScaleOutBench(stack: stack, progress: progress, step: 12)
+            let figures = try await scaleOut.measure(fixtures, producer: producer)
+            for row in figures.rows(fleet: fleet, instances: scaleOut.instances) { table.add(row) }
         } catch {
             for consumer in consumers { await consumer.close() }
             for service in services { await service.stop() }
             throw error
         }
-        for consumer in consumers { await consumer.close() }
-        for service in services.reversed() { await service.stop() }
         return table
     }
 }

@@ -16,6 +16,9 @@ struct BenchStack: Sendable {
     var partitions: Int32
     var binDirectory: String
     var logDirectory: String
+    /// The services' BASELINE_BATCH_SIZE when set: a quick run's backlogs are smaller than one
+    /// default batch (500), and a backlog merged in one transaction has no rate.
+    var batchSize: Int? = nil
 
     /// Written by the bench's passthrough: the same Kafka layer, no enrichment.
     static let passthroughTopic = "bench.passthrough"
@@ -51,12 +54,19 @@ struct BenchStack: Sendable {
         env["BASELINE_HTTP_PORT"] = "0"
         env["BASELINE_LOG_LEVEL"] = "warning"
         env["BASELINE_TOPIC_PARTITIONS"] = String(partitions)
+        if let batchSize { env["BASELINE_BATCH_SIZE"] = String(batchSize) }
         env.merge(extra) { $1 }
         return env
     }
 
     func start(_ service: String, _ extra: [String: String] = [:]) throws -> ServiceProcess {
         try ServiceProcess(service, binDirectory: binDirectory, environment: serviceEnvironment(extra), logDirectory: logDirectory)
+    }
+
+    /// One of several instances of a service (its own log file, its ops endpoint on a free port for /metrics).
+    func startInstance(_ service: String, label: String, _ extra: [String: String] = [:]) throws -> ServiceProcess {
+        try ServiceProcess(service, binDirectory: binDirectory, environment: serviceEnvironment(extra), logDirectory: logDirectory,
+                           label: label, metricsPort: try ServiceProcess.freePort())
     }
 
     // MARK: - Topics
@@ -98,17 +108,21 @@ struct BenchStack: Sendable {
 
     // MARK: - Database
 
-    /// Drops and creates the bench database (its name is checked: it is an identifier in SQL).
-    func recreateDatabase() async throws {
-        guard databaseName.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
-            throw ValidationError("database name '\(databaseName)' must be lower-case letters, digits and _")
+    /// Drops and creates the bench database, or another of the bench's (its name is checked: it is
+    /// an identifier in SQL).
+    func recreateDatabase(_ other: String? = nil) async throws {
+        let name = other ?? databaseName
+        guard name.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+            throw ValidationError("database name '\(name)' must be lower-case letters, digits and _ (at most 63)")
         }
-        let name = databaseName
         try await withDatabase(Self.replacingDatabase(in: databaseURL, with: "postgres")) { client in
             try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: cliLogger)
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: cliLogger)
         }
     }
+
+    /// The URL of another database of the bench's, on the same server.
+    func url(ofDatabase name: String) -> String { Self.replacingDatabase(in: databaseURL, with: name) }
 
     /// Runs `body` with a connected client of the bench database.
     func withBenchDatabase<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BaselineKafka
 import BaselineWire
 import Foundation
+import Histogram
 import PostgresNIO
 
 /// Rates through the real broker, services and database. Every rate is taken over the steady part
@@ -157,12 +158,13 @@ enum PipelineBench {
 
     /// Per-signal latency at a fixed offered load: `perSecond` signals a second for `seconds`, in
     /// ticks of 10 ms, each keyed with its send time; `enriched` (already reading the enriched
-    /// topic) receives them. Send (the record's creation) → received enriched, in nanoseconds.
+    /// topic) receives them. Send (the record's creation) → received enriched, in microseconds, in an
+    /// HdrHistogram (3 significant digits up to an hour: a constant footprint, no sorting).
     static func latencies(producer: KafkaProducer, enriched: KafkaConsumer, signals: [[UInt8]], perSecond: Int, seconds: Double,
-                          progress: @escaping @Sendable (Int, Int) -> Void) async throws -> [UInt64] {
+                          progress: @escaping @Sendable (Int, Int) -> Void) async throws -> Histogram<UInt64> {
         let total = Int(Double(perSecond) * seconds)
         let perTick = max(1, perSecond / 100)
-        return try await withThrowingTaskGroup(of: [UInt64]?.self) { group in
+        return try await withThrowingTaskGroup(of: Histogram<UInt64>?.self) { group in
             group.addTask {
                 let start = ContinuousClock.now
                 var sent = 0
@@ -184,33 +186,48 @@ enum PipelineBench {
                 return nil
             }
             group.addTask {
-                var latencies: [UInt64] = []
-                latencies.reserveCapacity(total)
+                var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
                 let deadline = ContinuousClock.now + .seconds(seconds + 60)
-                while latencies.count < total {
+                while latencies.totalCount < UInt64(total) {
                     guard ContinuousClock.now < deadline else {
-                        throw Timeout(description: "\(latencies.count) of \(total) paced signals came out enriched")
+                        throw Timeout(description: "\(latencies.totalCount) of \(total) paced signals came out enriched")
                     }
                     for m in try await enriched.poll(maxMessages: 500, maxWaitMs: 50) {
                         let now = DispatchTime.now().uptimeNanoseconds
                         guard let key = m.keyString, key.hasPrefix("lat:"), let sent = UInt64(key.dropFirst(4)) else { continue }
-                        latencies.append(now >= sent ? now - sent : 0)
+                        // Beyond an hour counts as an hour (the run's deadline ends it long before).
+                        _ = latencies.record(min((now >= sent ? now - sent : 0) / 1000, 3_600_000_000))
                     }
-                    progress(latencies.count, total)
+                    progress(Int(latencies.totalCount), total)
                 }
                 return latencies
             }
-            var result: [UInt64] = []
+            var result: Histogram<UInt64>?
             while let r = try await group.next() { if let r { result = r } }
+            guard let result else { throw Timeout(description: "no latencies recorded") }
             return result
         }
     }
 
-    /// Counts messages of an already subscribed consumer until `expected`; their steady rate.
-    static func outputRate(_ consumer: KafkaConsumer, expected: Int, timeout: Duration, services: [ServiceProcess],
+    /// Polls a newly subscribed consumer until it holds its partitions (at most `timeout`); the
+    /// messages it read meanwhile. Called before the service whose output it counts starts: a
+    /// consumer still joining its group when the output begins would first see a large part of it
+    /// at once, and the rate from that first sighting would mean nothing.
+    static func joined(_ consumer: KafkaConsumer, timeout: Duration = .seconds(30)) async throws -> Int {
+        var read = 0
+        let deadline = ContinuousClock.now + timeout
+        while !consumer.hasAssignment && ContinuousClock.now < deadline {
+            read += try await consumer.poll(maxMessages: 500, maxWaitMs: 100).count
+        }
+        return read
+    }
+
+    /// Counts messages of an already subscribed consumer until `expected` (`alreadyRead` of them
+    /// read before); their steady rate.
+    static func outputRate(_ consumer: KafkaConsumer, alreadyRead: Int = 0, expected: Int, timeout: Duration, services: [ServiceProcess],
                            progress: (Int) -> Void) async throws -> Double {
         var rate = SteadyRate()
-        var count = 0
+        var count = alreadyRead
         let deadline = ContinuousClock.now + timeout
         while count < expected {
             guard ContinuousClock.now < deadline else { throw Timeout(description: "\(count) of \(expected) signals came out enriched") }
@@ -220,12 +237,5 @@ enum PipelineBench {
             progress(count)
         }
         return rate.perSecond
-    }
-
-    /// The value at quantile `q` of sorted values (nearest rank).
-    static func quantile(_ sorted: [UInt64], _ q: Double) -> UInt64 {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
-        return sorted[min(max(rank, 0), sorted.count - 1)]
     }
 }
