@@ -109,6 +109,11 @@ extension BenchCommand {
             let fixtures = try BenchFixtures(plan: plan, partitions: Int(partitions))
             let producer = try KafkaProducer(configuration: stack.kafka, logger: cliLogger)
             defer { producer.triggerClose() }
+            // The same guards as `bench all` (BenchRun): a local broker unless told, a database of its own.
+            if !resetTopics && !stack.brokersAreLocal {
+                throw ValidationError("the broker at \(stack.kafka.brokers) is not on this machine: the bench deletes and re-creates the pipeline's topics; give it a broker of its own and --reset-topics (scripts/bench does)")
+            }
+            try stack.checkBenchDatabaseName()
             let held = try await stack.messages(in: BenchStack.topics)
             if held > 0 && !resetTopics {
                 throw ValidationError("the broker at \(stack.kafka.brokers) holds \(held) message(s) on the pipeline's topics: give the bench a broker of its own and --reset-topics (scripts/bench does)")
