@@ -33,7 +33,6 @@ extension ConsumingStage {
     /// the log). It is reported on readiness and slowed down instead of spinning silently.
     func backOffWhenFencedRepeatedly(at positions: [KafkaTopicPartition: Int64]) async {
         let repeated = repeatedFences.withLock { counts -> [(KafkaTopicPartition, Int64, Int)] in
-            counts = counts.filter { positions[$0.key] != nil }
             var repeated: [(KafkaTopicPartition, Int64, Int)] = []
             for (partition, offset) in positions {
                 let count = counts[partition]?.offset == offset ? (counts[partition]?.count ?? 0) + 1 : 1
@@ -52,9 +51,13 @@ extension ConsumingStage {
         fenceBackoff.withLock { $0 = backoff }
     }
 
-    /// A batch went through: fencing loops are over.
-    func clearRepeatedFences() {
-        repeatedFences.withLock { $0.removeAll() }
-        fenceBackoff.withLock { $0 = Backoff() }
+    /// A batch of these partitions went through: their fencing loops are over (a loop on another
+    /// partition is not: progress elsewhere must not hide it).
+    func clearRepeatedFences(_ partitions: Set<KafkaTopicPartition>) {
+        let none = repeatedFences.withLock { counts -> Bool in
+            for p in partitions { counts[p] = nil }
+            return counts.isEmpty
+        }
+        if none { fenceBackoff.withLock { $0 = Backoff() } }
     }
 }

@@ -100,7 +100,7 @@ public final class ConsumingStage<Handler: StageHandler>: Service, @unchecked Se
         // after the broker acknowledged; a failed batch never reaches here twice.
         await output.delivered()
         clearProblem()
-        clearRepeatedFences()
+        clearRepeatedFences(Set(batch.map(\.topicPartition)))
         do {
             try await consumer.commit(after: batch)
         } catch {

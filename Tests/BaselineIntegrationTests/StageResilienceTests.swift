@@ -88,4 +88,21 @@ import Testing
         try await stage.process(batch)
         #expect(flaky.count == 7)
     }
+
+    /// A fencing loop on one partition is counted until that partition makes progress: another
+    /// partition's batch, or another partition's fence, does not reset it.
+    @Test func aLoopOnOnePartitionIsNotHiddenByProgressOnAnother() async throws {
+        try TestStack.requireKafka()
+        let (stage, _, producer) = try await stage(fenceBatches: false, flaky: FlakyCalls(failures: 0))
+        defer { producer.triggerClose() }
+        let p0 = KafkaTopicPartition(topic: "t", partition: 0), p1 = KafkaTopicPartition(topic: "t", partition: 1)
+        await stage.backOffWhenFencedRepeatedly(at: [p1: 50])
+        await stage.backOffWhenFencedRepeatedly(at: [p1: 50])
+        await stage.backOffWhenFencedRepeatedly(at: [p0: 7])
+        stage.clearRepeatedFences([p0])
+        #expect(stage.repeatedFences.withLock { $0[p1]?.count } == 2)
+        #expect(stage.repeatedFences.withLock { $0[p0] == nil })
+        stage.clearRepeatedFences([p1])
+        #expect(stage.repeatedFences.withLock { $0.isEmpty })
+    }
 }
