@@ -75,8 +75,12 @@ public struct FleetEvaluation: Sendable {
         for chunk in stride(from: 0, to: fleet.dumps.count, by: 200) {
             let slice = fleet.dumps[chunk..<min(chunk + 200, fleet.dumps.count)]
             // Keyed by container: one container's dumps keep their order, containers interleave.
+            // Recorded when each dump ended, as an agent sending on time does: the model judges a
+            // dump received long after its events as of its receipt, so a fleet of past events
+            // sent all at once would be judged by how its partitions happened to interleave.
             _ = try await producer.sendAll(try slice.map {
-                KafkaRecord(topic: dumpsTopic, key: $0.workload.containerID, value: Array(try encoder.encode($0)))
+                KafkaRecord(topic: dumpsTopic, key: $0.workload.containerID.map { Array($0.utf8) }, value: Array(try encoder.encode($0)),
+                            timestampMs: $0.end.map { $0 / 1_000_000 })
             })
             sent += slice.count
             progress("dumps sent: \(sent)/\(fleet.dumps.count)")

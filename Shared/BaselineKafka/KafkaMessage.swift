@@ -62,13 +62,17 @@ public struct KafkaRecord: Sendable {
     public var key: [UInt8]?
     public var value: [UInt8]
     public var headers: [KafkaHeader]
+    /// The record's CreateTime in milliseconds since the epoch; nil: librdkafka's clock at send.
+    public var timestampMs: Int64?
 
-    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = []) {
+    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [],
+                timestampMs: Int64? = nil) {
         self.topic = topic
         self.partition = partition
         self.key = key
         self.value = value
         self.headers = headers
+        self.timestampMs = timestampMs
     }
 
     public init(topic: String, key: String?, value: [UInt8], headers: [KafkaHeader] = []) {

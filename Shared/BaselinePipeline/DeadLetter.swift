@@ -22,7 +22,7 @@ public enum DeadLetter {
             headers = [KafkaHeader(WireHeaders.originalHeadersDropped, String(message.headers.count))]
         }
         headers.append(KafkaHeader(WireHeaders.errorCode, rejection.code))
-        headers.append(KafkaHeader(WireHeaders.errorReason, String(rejection.reason.prefix(2000))))
+        headers.append(KafkaHeader(WireHeaders.errorReason, rejection.reason.prefix(bytes: 2000)))
         headers.append(KafkaHeader(WireHeaders.sourceTopic, message.topic))
         headers.append(KafkaHeader(WireHeaders.sourcePartition, String(message.partition)))
         headers.append(KafkaHeader(WireHeaders.sourceOffset, String(message.offset)))

@@ -63,4 +63,27 @@ import Testing
         #expect(index.find(ruleID: "r1", profileKey: "kiosk", node: .process(lineage: [Self.kelvin])) == nil)
         #expect(index.find(ruleID: "r1", profileKey: "\u{212A}iosk", node: node) == nil, "nor for a look-alike image")
     }
+
+    /// A look-alike child of the learned root is another program: not folded into its parent
+    /// (dumps) nor taken for a fork of it (signals), so its activity is never the root's.
+    @Test func aLookAlikeChildIsNotTheSameProgramAsItsParent() {
+        #expect(!NodeIdentity.sameProgram((Self.real, nil, []), (Self.kelvin, nil, []), differentiateArgs: false))
+        #expect(NodeIdentity.sameProgram((Self.real, nil, []), (Self.real, nil, []), differentiateArgs: false))
+        var version = ProfileVersion(profileKey: "kiosk", imageTag: "1")
+        version.merge(Self.dump(Self.real), at: 1)
+        let child = ActivityDump(workload: Workload(imageName: "kiosk", containerID: "c1"),
+                                 processes: [ProcessNode(path: Self.real, children: [ProcessNode(path: Self.kelvin)])])
+        let outcome = version.merge(DumpNormalizer().normalize(child), at: 2, frozen: Set(EventType.allCases))
+        #expect(outcome.anomalies == [.process(lineage: [Self.real, Self.kelvin])])
+    }
+
+    @Test func aSignalOfALookAlikeChildKeepsItsOwnLineage() {
+        let activity = SignalActivity(type: .exec, lineage: [SignalProcess(path: Self.real), SignalProcess(path: Self.kelvin)],
+                                      boundary: .container, activity: nil)
+        #expect(activity.lineageIdentities(differentiateArgs: false).count == 2)
+        #expect(activity.key() == .process(lineage: [Self.real, Self.kelvin]))
+        let fork = SignalActivity(type: .exec, lineage: [SignalProcess(path: Self.real), SignalProcess(path: Self.real)],
+                                  boundary: .container, activity: nil)
+        #expect(fork.lineageIdentities(differentiateArgs: false).count == 1, "a real fork still adds no lineage")
+    }
 }

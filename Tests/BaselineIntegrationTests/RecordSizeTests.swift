@@ -36,6 +36,19 @@ import Testing
         #expect(record.value.count == 500_000, "the value still fits beside the cut key")
     }
 
+    /// A reason quoting an outside string of one Character holding megabytes of combining marks
+    /// (a schema of "a" + 4 MB of U+0301): cut by bytes, the dead letter fits.
+    @Test func aReasonQuotingAHugeCharacterIsCutByBytes() {
+        let schema = "a" + String(repeating: "\u{301}", count: 2_000_000)
+        #expect(schema.count == 1, "the premise: one Character")
+        let rejection = Rejection("unsupported_schema", "schema '\(schema.prefix(200))' is not supported")
+        #expect(rejection.reason.utf8.count <= Rejection.maxReasonBytes)
+        let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 1, key: nil, value: Array("{}".utf8), headers: [])
+        let record = DeadLetter.record(for: message, to: Topics.activityDumpsDLQ, rejection: rejection)
+        #expect(record.wireBytes < 10_000)
+        #expect(DeadLetter.bare(record).wireBytes < 10_000)
+    }
+
     @Test func forgedBaselineHeadersDoNotTravelIntoADeadLetter() {
         let message = KafkaMessage(topic: "activity-dumps", partition: 0, offset: 7, key: nil, value: Array("x".utf8),
                                    headers: [KafkaHeader(WireHeaders.sourceOffset, "999"), KafkaHeader(WireHeaders.errorCode, "forged")])

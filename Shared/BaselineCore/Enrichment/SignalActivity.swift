@@ -136,7 +136,8 @@ public struct SignalActivity: Sendable, Hashable {
         var out: [String] = []
         for p in lineage {
             let id = NodeIdentity.process(path: p.path, argv0: p.argv0, args: p.args, differentiateArgs: differentiateArgs)
-            if out.last != id { out.append(id) }
+            // By bytes: a look-alike child ("\u{212A}iosk" under "Kiosk") is another program, not a fork of its parent.
+            if !(out.last?.bytesEqual(id) ?? false) { out.append(id) }
         }
         return out
     }

@@ -22,6 +22,18 @@ extension String {
     }
 }
 
+extension String {
+    /// At most `maxBytes` UTF-8 bytes of this string, cut at a scalar boundary. `prefix(n)` counts
+    /// Characters, and one Character may hold megabytes of combining marks.
+    public func prefix(bytes maxBytes: Int) -> String {
+        let bytes = utf8
+        guard bytes.count > maxBytes else { return self }
+        var end = bytes.index(bytes.startIndex, offsetBy: max(0, maxBytes))
+        while end > bytes.startIndex, bytes[end] & 0xC0 == 0x80 { end = bytes.index(before: end) }
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+}
+
 /// A dictionary key compared by bytes (see `String.bytesEqual`).
 public struct ExactString: Hashable, Sendable {
     public let value: String

@@ -77,8 +77,9 @@ public enum NodeIdentity {
     /// adds no lineage): same path, same applet, and same arguments when they are identity.
     public static func sameProgram(_ a: (path: String, argv0: String?, args: [String]), _ b: (path: String, argv0: String?, args: [String]),
                                    differentiateArgs: Bool) -> Bool {
+        // By bytes: a look-alike child is another program (ExactString.swift), never folded into its parent.
         process(path: a.path, argv0: a.argv0, args: a.args, differentiateArgs: differentiateArgs)
-            == process(path: b.path, argv0: b.argv0, args: b.args, differentiateArgs: differentiateArgs)
+            .bytesEqual(process(path: b.path, argv0: b.argv0, args: b.args, differentiateArgs: differentiateArgs))
     }
 
     /// `name TYPE`: names lower-cased, query types by name whether they came as `1`, `a` or `A`.
