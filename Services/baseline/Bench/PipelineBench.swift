@@ -57,45 +57,38 @@ enum PipelineBench {
     /// start) in batches of 500, as the services do, and does nothing with them.
     static func plainConsumerRate(_ kafka: KafkaConfiguration, topic: String, expected: Int, timeout: Duration,
                                   progress: (Int) -> Void) async throws -> Double {
-        let consumer = try KafkaConsumer(configuration: kafka, groupID: "bench-plain-\(UInt32.random(in: 0 ... .max))",
-                                         topics: [topic], logger: cliLogger)
-        var rate = SteadyRate()
-        var count = 0
-        let deadline = ContinuousClock.now + timeout
-        do {
-            while count < expected {
-                guard ContinuousClock.now < deadline else { throw Timeout(description: "plain consumer read \(count) of \(expected) messages of \(topic)") }
-                if consumer.hasAssignment { rate.start() }
-                let batch = try await consumer.poll(maxMessages: 500, maxWaitMs: 100)
-                count += batch.count
-                rate.observe(count)
-                progress(count)
-            }
-        } catch {
-            await consumer.close()
-            throw error
-        }
-        await consumer.close()
-        return rate.perSecond
+        try await consumingRate(kafka, group: "bench-plain", topic: topic, expected: expected, timeout: timeout,
+                                what: "plain consumer read", progress: progress) { _, _ in }
     }
 
     /// A plain consume → produce passthrough with the same Kafka layer the enricher uses: per batch
     /// of 500, produce each value unchanged, wait for the acknowledgements, commit.
     static func passthroughRate(_ kafka: KafkaConfiguration, producer: KafkaProducer, from: String, to: String, expected: Int,
                                 timeout: Duration, progress: (Int) -> Void) async throws -> Double {
-        let consumer = try KafkaConsumer(configuration: kafka, groupID: "bench-passthrough-\(UInt32.random(in: 0 ... .max))",
-                                         topics: [from], logger: cliLogger)
+        try await consumingRate(kafka, group: "bench-passthrough", topic: from, expected: expected, timeout: timeout,
+                                what: "passthrough moved", progress: progress) { consumer, batch in
+            _ = try await producer.sendAll(batch.map { KafkaRecord(topic: to, key: $0.key, value: $0.value, headers: $0.headers) })
+            try await consumer.commit(after: batch)
+        }
+    }
+
+    /// Reads `expected` messages of `topic` with a fresh group in batches of 500, `handle`s each
+    /// non-empty batch, and returns the steady rate (from the moment the partitions are held).
+    static func consumingRate(_ kafka: KafkaConfiguration, group: String, topic: String, expected: Int, timeout: Duration,
+                              what: String, progress: (Int) -> Void,
+                              handle: (KafkaConsumer, [KafkaMessage]) async throws -> Void) async throws -> Double {
+        let consumer = try KafkaConsumer(configuration: kafka, groupID: "\(group)-\(UInt32.random(in: 0 ... .max))",
+                                         topics: [topic], logger: cliLogger)
         var rate = SteadyRate()
         var count = 0
         let deadline = ContinuousClock.now + timeout
         do {
             while count < expected {
-                guard ContinuousClock.now < deadline else { throw Timeout(description: "passthrough moved \(count) of \(expected) messages") }
+                guard ContinuousClock.now < deadline else { throw Timeout(description: "\(what) \(count) of \(expected) messages of \(topic)") }
                 if consumer.hasAssignment { rate.start() }
                 let batch = try await consumer.poll(maxMessages: 500, maxWaitMs: 100)
                 if batch.isEmpty { continue }
-                _ = try await producer.sendAll(batch.map { KafkaRecord(topic: to, key: $0.key, value: $0.value, headers: $0.headers) })
-                try await consumer.commit(after: batch)
+                try await handle(consumer, batch)
                 count += batch.count
                 rate.observe(count)
                 progress(count)
